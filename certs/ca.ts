@@ -7,7 +7,9 @@
  */
 import { type KeyObject, createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import forge from 'node-forge';
+import { isIP } from 'node:net';
 import { nodeIdUri } from '../src/wire/reload-uri.js';
+import { selfSignedNodeId } from '../src/security/trust.js';
 
 export interface OverlayCA {
   overlay: string;
@@ -26,18 +28,21 @@ export interface IssueOptions {
   notAfter?: number;
 }
 
-const DAY_MS = 86_400_000;
+/** One day in milliseconds (certificate validity arithmetic). */
+export const DAY_MS = 86_400_000;
 
 /** An RSA-2048 key pair (RSASSA-PKCS1-v1_5 with SHA-256 is RELOAD's mandatory algorithm). */
 export function generateRsaKey(bits = 2048): { privateKey: KeyObject; publicKey: KeyObject } {
   return generateKeyPairSync('rsa', { modulusLength: bits, publicExponent: 0x10001 });
 }
 
-function toForgePrivate(key: KeyObject): forge.pki.rsa.PrivateKey {
+/** A node:crypto RSA private key as node-forge's (for signing certificates and CSRs). */
+export function toForgePrivate(key: KeyObject): forge.pki.rsa.PrivateKey {
   return forge.pki.privateKeyFromPem(key.export({ type: 'pkcs1', format: 'pem' }) as string) as forge.pki.rsa.PrivateKey;
 }
 
-function toForgePublic(key: KeyObject): forge.pki.rsa.PublicKey {
+/** A node:crypto RSA public key as node-forge's. */
+export function toForgePublic(key: KeyObject): forge.pki.rsa.PublicKey {
   if (key.asymmetricKeyType !== 'rsa') {
     throw new Error(`only RSA keys can be certified (got ${key.asymmetricKeyType})`);
   }
@@ -55,28 +60,57 @@ function serialNumber(): string {
   return b.toString('hex');
 }
 
+/** What a certificate holds; {@link signCertificate} makes it (SHA-256 with RSA). */
+interface CertificateTemplate {
+  publicKey: KeyObject;
+  subject: forge.pki.CertificateField[];
+  issuer: forge.pki.CertificateField[];
+  extensions: object[];
+  notBefore: number;
+  notAfter: number;
+  signingKey: KeyObject;
+}
+
+function signCertificate(t: CertificateTemplate): Uint8Array {
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = toForgePublic(t.publicKey);
+  cert.serialNumber = serialNumber();
+  cert.validity.notBefore = new Date(t.notBefore);
+  cert.validity.notAfter = new Date(t.notAfter);
+  cert.setSubject(t.subject);
+  cert.setIssuer(t.issuer);
+  cert.setExtensions(t.extensions);
+  cert.sign(toForgePrivate(t.signingKey), forge.md.sha256.create());
+  return certificateToDer(cert);
+}
+
+/** The subject of a CA certificate: the issuer name of what it signs. */
+function subjectOf(caDer: Uint8Array): forge.pki.CertificateField[] {
+  return forge.pki.certificateFromAsn1(forge.asn1.fromDer(Buffer.from(caDer).toString('binary'))).subject.attributes;
+}
+
 /** Creates a new overlay root CA (self-signed, CA:true, keyCertSign). */
 export function createOverlayCA(overlay: string, opts: { validityDays?: number; now?: number } = {}): OverlayCA {
   const { privateKey, publicKey } = generateRsaKey();
   const now = opts.now ?? Date.now();
-  const cert = forge.pki.createCertificate();
-  cert.publicKey = toForgePublic(publicKey);
-  cert.serialNumber = serialNumber();
-  cert.validity.notBefore = new Date(now - 5 * 60_000);
-  cert.validity.notAfter = new Date(now + (opts.validityDays ?? 3650) * DAY_MS);
   const name = [
     { name: 'commonName', value: `RELOAD overlay CA ${overlay}` },
     { name: 'organizationName', value: overlay },
   ];
-  cert.setSubject(name);
-  cert.setIssuer(name);
-  cert.setExtensions([
-    { name: 'basicConstraints', cA: true, critical: true },
-    { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
-    { name: 'subjectKeyIdentifier' },
-  ]);
-  cert.sign(toForgePrivate(privateKey), forge.md.sha256.create());
-  return { overlay, certificate: certificateToDer(cert), privateKey };
+  const certificate = signCertificate({
+    publicKey,
+    subject: name,
+    issuer: name,
+    extensions: [
+      { name: 'basicConstraints', cA: true, critical: true },
+      { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
+      { name: 'subjectKeyIdentifier' },
+    ],
+    notBefore: now - 5 * 60_000,
+    notAfter: now + (opts.validityDays ?? 3650) * DAY_MS,
+    signingKey: privateKey,
+  });
+  return { overlay, certificate, privateKey };
 }
 
 /** Loads a CA from its PEM/DER parts. */
@@ -90,32 +124,29 @@ export function loadOverlayCA(overlay: string, certificate: Uint8Array, privateK
  */
 export function issueCertificate(ca: OverlayCA, opts: IssueOptions): Uint8Array {
   if (opts.nodeIds.length === 0) throw new Error('a RELOAD certificate needs at least one Node-ID');
-  const caCert = forge.pki.certificateFromAsn1(forge.asn1.fromDer(Buffer.from(ca.certificate).toString('binary')));
   const notBefore = opts.notBefore ?? Date.now() - 5 * 60_000;
-  const notAfter = opts.notAfter ?? notBefore + 365 * DAY_MS;
-  const cert = forge.pki.createCertificate();
-  cert.publicKey = toForgePublic(opts.publicKey);
-  cert.serialNumber = serialNumber();
-  cert.validity.notBefore = new Date(notBefore);
-  cert.validity.notAfter = new Date(notAfter);
-  cert.setSubject([]);
-  cert.setIssuer(caCert.subject.attributes);
-  cert.setExtensions([
-    { name: 'basicConstraints', cA: false, critical: true },
-    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
-    { name: 'extKeyUsage', serverAuth: true, clientAuth: true },
-    {
-      name: 'subjectAltName',
-      // An empty subject makes the SAN extension critical (RFC 5280 §4.2.1.6).
-      critical: true,
-      altNames: [
-        ...opts.nodeIds.map((id) => ({ type: 6, value: nodeIdUri(id, ca.overlay) })),
-        { type: 1, value: opts.userName },
-      ],
-    },
-  ]);
-  cert.sign(toForgePrivate(ca.privateKey), forge.md.sha256.create());
-  return certificateToDer(cert);
+  return signCertificate({
+    publicKey: opts.publicKey,
+    subject: [],
+    issuer: subjectOf(ca.certificate),
+    extensions: [
+      { name: 'basicConstraints', cA: false, critical: true },
+      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+      { name: 'extKeyUsage', serverAuth: true, clientAuth: true },
+      {
+        name: 'subjectAltName',
+        // An empty subject makes the SAN extension critical (RFC 5280 §4.2.1.6).
+        critical: true,
+        altNames: [
+          ...opts.nodeIds.map((id) => ({ type: 6, value: nodeIdUri(id, ca.overlay) })),
+          { type: 1, value: opts.userName },
+        ],
+      },
+    ],
+    notBefore,
+    notAfter: opts.notAfter ?? notBefore + 365 * DAY_MS,
+    signingKey: ca.privateKey,
+  });
 }
 
 /** PEM text of a DER certificate. */
@@ -124,11 +155,114 @@ export function certificateToPem(der: Uint8Array): string {
   return `-----BEGIN CERTIFICATE-----\n${b64}\n-----END CERTIFICATE-----\n`;
 }
 
-/** DER bytes of a PEM certificate. */
+/** DER bytes of a PEM certificate (the first one in the text). */
 export function pemToDer(pem: string): Uint8Array {
-  const m = /-----BEGIN CERTIFICATE-----([\s\S]+?)-----END CERTIFICATE-----/.exec(pem);
-  if (!m) throw new Error('no PEM certificate found');
-  return new Uint8Array(Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64'));
+  const [first] = pemBundleToDer(pem);
+  if (!first) throw new Error('no PEM certificate found');
+  return first;
+}
+
+/** Every certificate of a PEM bundle, as DER (in text order). */
+export function pemBundleToDer(pem: string): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (const m of pem.matchAll(/-----BEGIN CERTIFICATE-----([\s\S]+?)-----END CERTIFICATE-----/g)) {
+    out.push(new Uint8Array(Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64')));
+  }
+  return out;
+}
+
+/** A PEM bundle of DER certificates. */
+export function derToPemBundle(ders: readonly Uint8Array[]): string {
+  return ders.map(certificateToPem).join('');
 }
 
 
+
+/** PKCS#8 PEM text of a private key (what key.pem files hold). */
+export function privateKeyToPem(key: KeyObject): string {
+  return key.export({ type: 'pkcs8', format: 'pem' }) as string;
+}
+
+export interface ServerCertificateOptions {
+  publicKey: KeyObject;
+  /** Host names and IP addresses the server answers on (subjectAltName dNSName / iPAddress). */
+  hosts: readonly string[];
+  notBefore?: number;
+  notAfter?: number;
+}
+
+/**
+ * An HTTPS server certificate issued by the overlay CA, for the enrollment server
+ * (RFC 6940 §11.3: the client checks the server certificate per RFC 2818). It carries
+ * no Node-ID, so it can never pass as a node certificate.
+ */
+export function issueServerCertificate(ca: OverlayCA, opts: ServerCertificateOptions): Uint8Array {
+  if (opts.hosts.length === 0) throw new Error('a server certificate needs at least one host');
+  const notBefore = opts.notBefore ?? Date.now() - 5 * 60_000;
+  return signCertificate({
+    publicKey: opts.publicKey,
+    subject: [{ name: 'commonName', value: opts.hosts[0]! }],
+    issuer: subjectOf(ca.certificate),
+    extensions: [
+      { name: 'basicConstraints', cA: false, critical: true },
+      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+      { name: 'extKeyUsage', serverAuth: true },
+      { name: 'subjectAltName', altNames: opts.hosts.map((h) => (isIP(h) ? { type: 7, ip: h } : { type: 2, value: h })) },
+    ],
+    notBefore,
+    notAfter: opts.notAfter ?? notBefore + 365 * DAY_MS,
+    signingKey: ca.privateKey,
+  });
+}
+
+export interface SelfSignedOptions {
+  privateKey: KeyObject;
+  publicKey: KeyObject;
+  overlay: string;
+  userName: string;
+  /** The configuration's self-signed-permitted digest. */
+  digest: 'sha1' | 'sha256';
+  nodeIdLength?: number;
+  /** Number of Node-IDs (default 1). */
+  count?: number;
+  notBefore?: number;
+  notAfter?: number;
+}
+
+/**
+ * A self-signed RELOAD certificate (RFC 6940 §13.4, behaviour digest §4.1), for overlays
+ * whose configuration sets self-signed-permitted: its Node-IDs are not chosen but derived
+ * from the key — the high-order NodeIdLength bytes of digest(SPKI), or of
+ * digest(uint32(j) || SPKI) for Node-ID j when there are several. The subject (= issuer)
+ * names the user, since RFC 5280 §4.1.2.4 wants a non-empty issuer; keyUsage is left out
+ * so the certificate counts as its own issuer in OpenSSL's checks.
+ */
+export function createSelfSignedCertificate(opts: SelfSignedOptions): { certificate: Uint8Array; nodeIds: Uint8Array[] } {
+  const count = opts.count ?? 1;
+  const length = opts.nodeIdLength ?? 16;
+  if (!Number.isInteger(count) || count < 1) throw new Error('a RELOAD certificate needs at least one Node-ID');
+  const spki = new Uint8Array(opts.publicKey.export({ type: 'spki', format: 'der' }));
+  const nodeIds =
+    count === 1
+      ? [selfSignedNodeId(spki, opts.digest, length)]
+      : Array.from({ length: count }, (_, i) => selfSignedNodeId(spki, opts.digest, length, i + 1));
+  const notBefore = opts.notBefore ?? Date.now() - 5 * 60_000;
+  const name = [{ name: 'commonName', value: opts.userName }];
+  const certificate = signCertificate({
+    publicKey: opts.publicKey,
+    subject: name,
+    issuer: name,
+    extensions: [
+      { name: 'basicConstraints', cA: false, critical: true },
+      { name: 'extKeyUsage', serverAuth: true, clientAuth: true },
+      {
+        name: 'subjectAltName',
+        altNames: [...nodeIds.map((id) => ({ type: 6, value: nodeIdUri(id, opts.overlay) })), { type: 1, value: opts.userName }],
+      },
+    ],
+    notBefore,
+    notAfter: opts.notAfter ?? notBefore + 365 * DAY_MS,
+    signingKey: opts.privateKey,
+  });
+  return { certificate, nodeIds };
+}

@@ -24,11 +24,25 @@ export interface CertificateIdentity {
   readonly sha256: Uint8Array;
 }
 
+/** Why a certificate was refused, machine-readable (match on this, never on the text). */
+export type CertificateErrorReason =
+  | 'invalid' // not a well-formed RELOAD certificate (default)
+  | 'not_yet_valid'
+  | 'expired'
+  | 'untrusted' // no chain to a trust anchor (and not an acceptable self-signed certificate)
+  | 'no_node_id' // no reload:// Node-ID URI in subjectAltName
+  | 'wrong_overlay' // Node-ID URIs name another overlay
+  | 'bad_node' // a Node-ID listed as bad-node in the configuration
+  | 'node_id_binding' // self-signed: Node-ID not derived from the public key (RFC 6940 §13.4)
+  | 'identity_mismatch'; // not the user name, Node-ID or key that was expected
+
 export class CertificateError extends Error {
   readonly code = 'ERR_RELOAD_CERTIFICATE';
-  constructor(message: string, options?: { cause?: unknown }) {
+  readonly reason: CertificateErrorReason;
+  constructor(message: string, options?: { cause?: unknown; reason?: CertificateErrorReason }) {
     super(message, options);
     this.name = 'CertificateError';
+    this.reason = options?.reason ?? 'invalid';
   }
 }
 

@@ -33,9 +33,15 @@ export interface Connection {
   readonly rtoMs: number;
   readonly open: boolean;
   /**
+   * Addition (link layer): per-connection counters (framed bytes, frames, acks,
+   * retransmissions). Optional in the contract so test doubles need not provide it; every
+   * transport in src/link/ does.
+   */
+  readonly stats?: LinkStats;
+  /**
    * Sends one RELOAD message. Resolves once the peer acknowledged the frame (UDP simple
-   * reliability) or it was written (stream links). Rejects with LinkError if the link
-   * fails or closes first.
+   * reliability, and the memory link that mirrors it) or it was written (stream links).
+   * Rejects with LinkError if the link fails or closes first.
    */
   send(message: Uint8Array): Promise<void>;
   close(reason?: string): void;
@@ -48,6 +54,60 @@ export interface LinkHandlers {
   onMessage(conn: Connection, message: Uint8Array): void;
   /** The connection closed or failed; it will carry nothing more. */
   onClose(conn: Connection, reason: string): void;
+  /**
+   * Addition (optional): an incoming message exceeded `maxMessageSize` (RFC 6940 §6.6.2;
+   * behaviour digest §2 step 1). Sending Error_Message_Too_Large is the router's job: it may
+   * call `conn.send` from here (`head` holds the message bytes that arrived, enough for the
+   * forwarding header unless even that is too big, in which case the RFC says to close
+   * silently). The link then closes itself with reason "message too large" once this returns,
+   * or once the returned promise settles (at most OVERSIZE_CLOSE_GRACE_MS later). Without
+   * this handler the link just closes.
+   */
+  onMessageTooLarge?(conn: Connection, info: OversizedMessage): void | Promise<void>;
+  /**
+   * Addition (optional): the failure hint of RFC 6940 §6.6.3.2. 'suspect': acks stopped (UDP
+   * SR: no ack for a whole RTO and then three more retransmissions; TLS/TCP: a frame unacked
+   * beyond the failure threshold) — the router should take the link out of the routing
+   * table; 'restored': acks resumed before the link was declared failed.
+   */
+  onLinkHint?(conn: Connection, hint: LinkHint): void;
+  /**
+   * Addition (optional): a failure that belongs to no open connection — a refused TLS
+   * handshake, a peer refused by `verifyPeer`, a key-log file that cannot be written.
+   */
+  onError?(error: LinkError): void;
+}
+
+/** Addition: what `onMessageTooLarge` reports. */
+export interface OversizedMessage {
+  /** The message length announced by the frame (bytes, without framing). */
+  length: number;
+  /** The receiver's max-message-size. */
+  limit: number;
+  /** The first bytes of the message that had arrived when it was refused (may be empty). */
+  head: Uint8Array;
+}
+
+/** Addition: the failure hint (see LinkHandlers.onLinkHint). */
+export type LinkHint = 'suspect' | 'restored';
+
+/** Addition: counters every transport in src/link/ keeps per connection. */
+export interface LinkStats {
+  /** Bytes put on the link, framing included (8 per data frame, 9 per ack). */
+  readonly bytesSent: number;
+  /** Bytes taken off the link, framing included. */
+  readonly bytesReceived: number;
+  /** Data frames sent, retransmissions included. */
+  readonly dataFramesSent: number;
+  /** Data frames that were retransmissions (UDP SR, memory). */
+  readonly retransmissions: number;
+  readonly dataFramesReceived: number;
+  readonly acksSent: number;
+  readonly acksReceived: number;
+  /** Messages acknowledged (datagram links) or written (stream links). */
+  readonly messagesSent: number;
+  /** Messages given to onMessage. */
+  readonly messagesDelivered: number;
 }
 
 export interface TransportOptions {
@@ -67,10 +127,32 @@ export interface Transport {
   close(): Promise<void>;
 }
 
+/**
+ * Addition: why a link operation failed, machine-readable (match on this, never on the
+ * message text).
+ */
+export type LinkErrorReason =
+  | 'failed' // unspecified (the default)
+  | 'closed' // the connection or transport is closed
+  | 'timeout' // no ack after the last retransmission, no ack for the failure hold, or connect/handshake timed out
+  | 'too-large' // the message exceeds max-message-size or the datagram limit
+  | 'queue-full' // too many messages waiting behind the one in flight
+  | 'connect-failed' // the TCP connection could not be opened
+  | 'handshake-failed' // the TLS handshake failed (e.g. certificate from another CA)
+  | 'peer-refused' // the peer's certificate was refused by verifyPeer, or the peer refused ours
+  | 'socket-error' // the socket reported an error
+  | 'killed'; // memory transport: the endpoint was killed (simulated crash)
+
 export class LinkError extends Error {
   readonly code = 'ERR_RELOAD_LINK';
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  /** Addition: the failure, machine-readable. */
+  readonly reason: LinkErrorReason;
+  /** Addition: the remote address concerned, when known. */
+  readonly remote: LinkAddress | undefined;
+  constructor(message: string, options?: { cause?: unknown; reason?: LinkErrorReason; remote?: LinkAddress }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'LinkError';
+    this.reason = options?.reason ?? 'failed';
+    this.remote = options?.remote;
   }
 }

@@ -36,6 +36,18 @@ export function selfSignedNodeId(spkiDer: Uint8Array, digest: 'sha1' | 'sha256',
   return new Uint8Array(h.update(spkiDer).digest()).subarray(0, length);
 }
 
+/**
+ * Whether every Node-ID of a self-signed certificate is the one its public key yields
+ * (RFC 6940 §13.4): Node-ID 1..k in certificate order.
+ */
+export function selfSignedNodeIdsBound(c: CertificateIdentity, digest: 'sha1' | 'sha256', length: number): boolean {
+  if (c.nodeIds.length === 0) return false;
+  const spki = new Uint8Array(c.publicKey.export({ type: 'spki', format: 'der' }));
+  return c.nodeIds.length === 1
+    ? bytesEqual(c.nodeIds[0]!, selfSignedNodeId(spki, digest, length))
+    : c.nodeIds.every((id, i) => bytesEqual(id, selfSignedNodeId(spki, digest, length, i + 1)));
+}
+
 interface CacheEntry {
   identity: CertificateIdentity;
   error: CertificateError | undefined;
@@ -96,14 +108,7 @@ export class CertificateStore {
       if (c.x509.checkIssued(root) && c.x509.verify(root.publicKey)) return undefined;
     }
     if (this.policy.selfSigned && c.x509.checkIssued(c.x509) && c.x509.verify(c.publicKey)) {
-      const spki = new Uint8Array(c.publicKey.export({ type: 'spki', format: 'der' }));
-      const { digest } = this.policy.selfSigned;
-      const len = this.policy.nodeIdLength;
-      const ok =
-        c.nodeIds.length === 1
-          ? bytesEqual(c.nodeIds[0]!, selfSignedNodeId(spki, digest, len))
-          : c.nodeIds.every((id, i) => bytesEqual(id, selfSignedNodeId(spki, digest, len, i + 1)));
-      if (ok) return undefined;
+      if (selfSignedNodeIdsBound(c, this.policy.selfSigned.digest, this.policy.nodeIdLength)) return undefined;
       return new CertificateError('self-signed certificate: Node-ID is not bound to its public key');
     }
     return new CertificateError('certificate does not chain to a trusted root');

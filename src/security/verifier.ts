@@ -70,7 +70,8 @@ function tryChecked(store: CertificateStore, der: Uint8Array): CertificateIdenti
   }
 }
 
-function checkSignature(sig: Signature, cert: CertificateIdentity, input: Uint8Array): boolean {
+/** Whether `sig` is a valid signature of `input` by the certificate's key (algorithm matched to the key). */
+export function checkSignature(sig: Signature, cert: CertificateIdentity, input: Uint8Array): boolean {
   const hash = hashName(sig.hashAlg);
   if (!hash) return false;
   const keyType = cert.publicKey.asymmetricKeyType;

@@ -112,6 +112,7 @@ export const ipAddressPort: Codec<IpAddressPort> = {
   decode(r) {
     const at = r.pos;
     const type = r.u8(SA, 'type');
+    if (type === AddressType.invalid) throw new DecodeError(SA, 'type', 'value', at, 'invalidAddressType (0)');
     const body = r.sub(r.u8(SA, 'length'), SA, 'address');
     switch (type) {
       case AddressType.ipv4: {
@@ -126,8 +127,6 @@ export const ipAddressPort: Codec<IpAddressPort> = {
         body.done(SA);
         return { family: 'ipv6', address: formatIPv6(a), port };
       }
-      case AddressType.invalid:
-        throw new DecodeError(SA, 'type', 'value', at, 'invalidAddressType (0)');
       default:
         // RFC 6940 §6.5.1.1: unknown address types can be skipped using the length.
         return { family: 'unknown', type, value: body.bytes(body.left, SA, 'address') };

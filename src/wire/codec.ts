@@ -152,7 +152,12 @@ export class Reader {
    * exactly that many bytes. The caller decodes elements until `left` is 0.
    */
   vector(prefix: 1 | 2 | 3 | 4, structure: string, field: string): Reader {
+    const at = this.pos;
     const n = this.length(prefix, structure, field);
+    if (n > this.end - this.pos) {
+      // Reported at the prefix, like `opaque`.
+      throw new DecodeError(structure, field, 'length', at, `length ${n} exceeds the ${this.end - this.pos} byte(s) left`);
+    }
     return this.sub(n, structure, field);
   }
 

@@ -35,18 +35,15 @@ export const configUpdateReq: Codec<ConfigUpdateReq> = {
   decode(r) {
     const at = r.pos;
     const type = r.u8(S, 'type');
-    const body = r.sub(r.u32(S, 'length'), S, 'body');
-    let out: ConfigUpdateReq;
-    switch (type) {
-      case ConfigUpdateType.config:
-        out = { type: 'config', configData: body.opaque(3, S, 'config_data') };
-        break;
-      case ConfigUpdateType.kind:
-        out = { type: 'kind', kinds: kindList.decode(body) };
-        break;
-      default:
-        throw new DecodeError(S, 'type', 'value', at, `unknown ConfigUpdateType ${type}`);
+    // The select has no default arm: an unknown type is a parse error (RFC 6940 §6.3.1).
+    if (type !== ConfigUpdateType.config && type !== ConfigUpdateType.kind) {
+      throw new DecodeError(S, 'type', 'value', at, `unknown ConfigUpdateType ${type}`);
     }
+    const body = r.sub(r.u32(S, 'length'), S, 'length');
+    const out: ConfigUpdateReq =
+      type === ConfigUpdateType.config
+        ? { type: 'config', configData: body.opaque(3, S, 'config_data') }
+        : { type: 'kind', kinds: kindList.decode(body) };
     body.done(S);
     return out;
   },

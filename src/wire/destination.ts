@@ -67,25 +67,23 @@ export const destination: Codec<Destination> = {
       const second = r.u8(S, 'opaque_id');
       return { type: 'compressed', id: (first << 8) | second };
     }
+    // An unknown type cannot be skipped safely (RFC 6940 §6.3.1): reject it before its length.
+    if (first !== DestinationType.node && first !== DestinationType.resource && first !== DestinationType.opaqueId) {
+      throw new DecodeError(S, 'type', 'value', at, `unknown DestinationType ${first}`);
+    }
     const length = r.u8(S, 'length');
     const data = r.sub(length, S, 'destination_data');
-    switch (first) {
-      case DestinationType.node: {
-        if (length < MIN_NODE_ID_LENGTH || length > MAX_NODE_ID_LENGTH) {
-          throw new DecodeError(S, 'node_id', 'length', at + 1, `NodeId length ${length} is not 16..20`);
-        }
-        return { type: 'node', id: data.bytes(length, S, 'node_id') };
+    if (first === DestinationType.node) {
+      if (length < MIN_NODE_ID_LENGTH || length > MAX_NODE_ID_LENGTH) {
+        throw new DecodeError(S, 'node_id', 'length', at + 1, `NodeId length ${length} is not 16..20`);
       }
-      case DestinationType.resource:
-      case DestinationType.opaqueId: {
-        const field = first === DestinationType.resource ? 'resource_id' : 'opaque_id';
-        const id = data.opaque(1, S, field);
-        data.done(`${S}.${field}`);
-        return { type: first === DestinationType.resource ? 'resource' : 'opaque', id };
-      }
-      default:
-        throw new DecodeError(S, 'type', 'value', at, `unknown DestinationType ${first}`);
+      return { type: 'node', id: data.bytes(length, S, 'node_id') };
     }
+    // resource and opaque_id_type: the data is itself a 1-byte length-prefixed vector.
+    const field = first === DestinationType.resource ? 'resource_id' : 'opaque_id';
+    const id = data.opaque(1, S, field);
+    data.done(`${S}.${field}`);
+    return { type: first === DestinationType.resource ? 'resource' : 'opaque', id };
   },
 };
 

@@ -93,6 +93,7 @@ export const forwardingHeader: Codec<ForwardingHeader> = {
     if (via > 0xffff || dest > 0xffff || opts > 0xffff) {
       throw new EncodeError(S, 'lists', 'a via, destination or option list exceeds 65535 bytes');
     }
+    checkResourcePlacement(h.viaList, h.destinationList, (field, detail) => new EncodeError(S, field, detail));
     w.u32(RELO_TOKEN);
     w.u32(h.overlay);
     w.u16(h.configurationSequence);
@@ -134,8 +135,12 @@ export const forwardingHeader: Codec<ForwardingHeader> = {
     if (length < FORWARDING_HEADER_FIXED_SIZE + viaLen + destLen + optLen) {
       throw new DecodeError(S, 'length', 'length', lengthAt, `message length ${length} is shorter than its header`);
     }
+    const viaAt = r.pos;
     const viaList = decodeDestinationList(r.sub(viaLen, S, 'via_list'));
     const destinationList = decodeDestinationList(r.sub(destLen, S, 'destination_list'));
+    checkResourcePlacement(viaList, destinationList, (field, detail) =>
+      new DecodeError(S, field, 'value', field === 'via_list' ? viaAt : viaAt + viaLen, detail),
+    );
     const optReader = r.sub(optLen, S, 'options');
     const options: ForwardingOption[] = [];
     while (optReader.left > 0) options.push(forwardingOption.decode(optReader));
@@ -154,6 +159,25 @@ export const forwardingHeader: Codec<ForwardingHeader> = {
     };
   },
 };
+
+/**
+ * RFC 6940 §6.3.2.2: a `resource` entry may appear only as the last entry of a Destination
+ * List and never in a Via List.
+ */
+function checkResourcePlacement(
+  via: readonly Destination[],
+  dest: readonly Destination[],
+  fail: (field: string, detail: string) => Error,
+): void {
+  for (const d of via) {
+    if (d.type === 'resource') throw fail('via_list', 'a resource destination may not appear in a Via List');
+  }
+  for (let i = 0; i < dest.length - 1; i++) {
+    if (dest[i]!.type === 'resource') {
+      throw fail('destination_list', 'a resource destination may only be the last entry of a Destination List');
+    }
+  }
+}
 
 /** Version check done by every receiver (RFC 6940 §6.3.2: other versions are rejected). */
 export function isSupportedVersion(h: ForwardingHeader): boolean {

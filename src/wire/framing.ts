@@ -3,7 +3,7 @@
  * `80 | sequence(4) | length(3) | message` and ack frames `81 | ack_sequence(4) | received(4)`.
  * The same framing runs over UDP (simple reliability) and over TLS/TCP (framed header).
  */
-import { DecodeError, EncodeError, Reader, Writer } from './codec.js';
+import { type Codec, DecodeError, EncodeError, Reader, Writer, decode, encode } from './codec.js';
 import { FramedMessageType } from './constants.js';
 
 export type FramedMessage =
@@ -15,101 +15,148 @@ export const DATA_FRAME_OVERHEAD = 8;
 export const ACK_FRAME_SIZE = 9;
 export const MAX_FRAMED_MESSAGE = 0xffffff;
 
+/** FramedMessage as a codec: `select (type)` over data(128) and ack(129) (RFC 6940 §6.6.2). */
+export const framedMessage: Codec<FramedMessage> = {
+  name: S,
+  size(f) {
+    if (f.type === 'ack') return ACK_FRAME_SIZE;
+    if (f.message.length > MAX_FRAMED_MESSAGE) {
+      throw new EncodeError(S, 'message', `${f.message.length} bytes exceed the 3-byte length`);
+    }
+    return DATA_FRAME_OVERHEAD + f.message.length;
+  },
+  encode(w: Writer, f) {
+    if (f.type === 'ack') {
+      w.u8(FramedMessageType.ack);
+      w.u32(f.ackSequence >>> 0);
+      w.u32(f.received >>> 0);
+      return;
+    }
+    w.u8(FramedMessageType.data);
+    w.u32(f.sequence >>> 0);
+    w.opaque(3, f.message);
+  },
+  decode(r: Reader): FramedMessage {
+    const at = r.pos;
+    const type = r.u8(S, 'type');
+    switch (type) {
+      case FramedMessageType.data:
+        return { type: 'data', sequence: r.u32(S, 'sequence'), message: r.opaque(3, S, 'message') };
+      case FramedMessageType.ack:
+        return { type: 'ack', ackSequence: r.u32(S, 'ack_sequence'), received: r.u32(S, 'received') };
+      default:
+        throw new DecodeError(S, 'type', 'value', at, `unknown FramedMessageType ${type}`);
+    }
+  },
+};
+
 export function encodeFrame(f: FramedMessage): Uint8Array {
-  if (f.type === 'ack') {
-    const w = new Writer(new Uint8Array(ACK_FRAME_SIZE));
-    w.u8(FramedMessageType.ack);
-    w.u32(f.ackSequence >>> 0);
-    w.u32(f.received >>> 0);
-    return w.buf;
-  }
-  if (f.message.length > MAX_FRAMED_MESSAGE) {
-    throw new EncodeError(S, 'message', `${f.message.length} bytes exceed the 3-byte length`);
-  }
-  const w = new Writer(new Uint8Array(DATA_FRAME_OVERHEAD + f.message.length));
-  w.u8(FramedMessageType.data);
-  w.u32(f.sequence >>> 0);
-  w.opaque(3, f.message);
-  return w.buf;
+  return encode(framedMessage, f);
 }
 
-function decodeOne(r: Reader): FramedMessage {
-  const at = r.pos;
-  const type = r.u8(S, 'type');
-  switch (type) {
-    case FramedMessageType.data:
-      return { type: 'data', sequence: r.u32(S, 'sequence'), message: r.opaque(3, S, 'message') };
-    case FramedMessageType.ack:
-      return { type: 'ack', ackSequence: r.u32(S, 'ack_sequence'), received: r.u32(S, 'received') };
-    default:
-      throw new DecodeError(S, 'type', 'value', at, `unknown FramedMessageType ${type}`);
-  }
-}
-
-/** Decodes exactly one frame (a UDP datagram). */
+/** Decodes exactly one frame (a UDP datagram); the message is a view of `bytes`. */
 export function decodeFrame(bytes: Uint8Array): FramedMessage {
-  const r = new Reader(bytes);
-  const f = decodeOne(r);
-  r.done(S);
-  return f;
+  return decode(framedMessage, bytes);
 }
+
+/** A buffer this large or larger is released once it has been drained. */
+const RELEASE_BUFFER_BYTES = 64 * 1024;
 
 /**
  * Splits a byte stream (TLS/TCP) into frames. Push chunks as they arrive; complete frames
- * come out in order. A frame whose message is longer than `maxMessageSize` is refused as
- * soon as its length field is read (RFC 6940 §6.6.2: oversized messages close the link,
- * possibly before they arrive in full).
+ * come out in order, each data frame's message copied out of the stream buffer. A frame
+ * whose message is longer than `maxMessageSize` is refused as soon as its length field is
+ * read (RFC 6940 §6.6.2: oversized messages close the link, possibly before they arrive in
+ * full).
+ *
+ * A framing error is fatal for the stream (the frame boundaries are lost): `push` throws a
+ * DecodeError whose offset counts from the start of the stream, frames completed earlier in
+ * the same chunk are discarded with the connection, and every later `push` throws the same
+ * error.
  */
 export class FrameStreamParser {
-  private buf: Uint8Array = new Uint8Array(0);
+  private store: Uint8Array = new Uint8Array(0);
+  private start = 0;
+  private end = 0;
+  /** Stream offset of store[0]. */
+  private base = 0;
+  private failure: DecodeError | undefined;
 
   constructor(private readonly maxMessageSize: number) {}
 
   /** Bytes buffered, waiting for the rest of a frame. */
   get pending(): number {
-    return this.buf.length;
+    return this.end - this.start;
+  }
+
+  /** The error that ended the stream, if any. */
+  get error(): DecodeError | undefined {
+    return this.failure;
   }
 
   push(chunk: Uint8Array): FramedMessage[] {
-    this.buf = this.buf.length === 0 ? chunk : concat(this.buf, chunk);
+    if (this.failure) throw this.failure;
+    this.append(chunk);
     const out: FramedMessage[] = [];
-    let pos = 0;
+    const b = this.store;
     for (;;) {
-      const left = this.buf.length - pos;
+      const pos = this.start;
+      const left = this.end - pos;
       if (left < 1) break;
-      const type = this.buf[pos]!;
+      const type = b[pos]!;
+      let size: number;
       if (type === FramedMessageType.ack) {
-        if (left < ACK_FRAME_SIZE) break;
-        out.push(decodeOne(new Reader(this.buf, pos, pos + ACK_FRAME_SIZE)));
-        pos += ACK_FRAME_SIZE;
-        continue;
+        size = ACK_FRAME_SIZE;
+      } else if (type === FramedMessageType.data) {
+        if (left < DATA_FRAME_OVERHEAD) break;
+        const len = (b[pos + 5]! << 16) | (b[pos + 6]! << 8) | b[pos + 7]!;
+        if (len > this.maxMessageSize) {
+          this.fail(
+            new DecodeError(S, 'message', 'length', this.base + pos + 5, `message of ${len} bytes exceeds max-message-size ${this.maxMessageSize}`),
+          );
+        }
+        size = DATA_FRAME_OVERHEAD + len;
+      } else {
+        this.fail(new DecodeError(S, 'type', 'value', this.base + pos, `unknown FramedMessageType ${type}`));
       }
-      if (type !== FramedMessageType.data) {
-        throw new DecodeError(S, 'type', 'value', pos, `unknown FramedMessageType ${type}`);
-      }
-      if (left < DATA_FRAME_OVERHEAD) break;
-      const len = (this.buf[pos + 5]! << 16) | (this.buf[pos + 6]! << 8) | this.buf[pos + 7]!;
-      if (len > this.maxMessageSize) {
-        throw new DecodeError(S, 'message', 'length', pos + 5, `message of ${len} bytes exceeds max-message-size ${this.maxMessageSize}`);
-      }
-      if (left < DATA_FRAME_OVERHEAD + len) break;
-      const end = pos + DATA_FRAME_OVERHEAD + len;
-      // Copy the message out so later chunks can be released independently.
-      const f = decodeOne(new Reader(this.buf, pos, end));
+      if (left < size) break;
+      const f = framedMessage.decode(new Reader(b, pos, pos + size));
+      // Copy the message out so the stream buffer can be reused.
       if (f.type === 'data') f.message = f.message.slice();
       out.push(f);
-      pos = end;
+      this.start = pos + size;
     }
-    this.buf = pos === this.buf.length ? new Uint8Array(0) : this.buf.subarray(pos);
+    if (this.start === this.end) {
+      this.base += this.end;
+      this.start = this.end = 0;
+      if (this.store.length >= RELEASE_BUFFER_BYTES) this.store = new Uint8Array(0);
+    }
     return out;
   }
-}
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
+  private fail(e: DecodeError): never {
+    this.failure = e;
+    throw e;
+  }
+
+  private append(chunk: Uint8Array): void {
+    if (this.end + chunk.length > this.store.length) {
+      const live = this.end - this.start;
+      const need = live + chunk.length;
+      if (need <= this.store.length && this.start > 0) {
+        this.store.copyWithin(0, this.start, this.end);
+      } else {
+        const grown = new Uint8Array(Math.max(need, this.store.length * 2, 256));
+        grown.set(this.store.subarray(this.start, this.end), 0);
+        this.store = grown;
+      }
+      this.base += this.start;
+      this.start = 0;
+      this.end = live;
+    }
+    this.store.set(chunk, this.end);
+    this.end += chunk.length;
+  }
 }
 
 /**

@@ -136,13 +136,12 @@ export function decodeMessage(bytes: Uint8Array): DecodedMessage {
   const contentsBytes = bytes.subarray(contentsStart, r.pos);
   const security = securityBlock.decode(r);
   r.done('Message');
-  return { header, contents, security, contentsBytes, signerIdentityBytes: signerIdentityBytesOf(security) };
-}
-
-function signerIdentityBytesOf(security: SecurityBlock): Uint8Array {
-  const w = new Writer(new Uint8Array(signerIdentity.size(security.signature.identity)));
-  signerIdentity.encode(w, security.signature.identity);
-  return w.buf;
+  // The Signature is the last thing in the message: identity || signature_value<0..2^16-1>.
+  // The identity encoding is canonical, so its decoded size locates the received bytes.
+  const identityEnd = bytes.length - 2 - security.signature.value.length;
+  const identityStart = identityEnd - signerIdentity.size(security.signature.identity);
+  const signerIdentityBytes = bytes.subarray(identityStart, identityEnd);
+  return { header, contents, security, contentsBytes, signerIdentityBytes };
 }
 
 /**

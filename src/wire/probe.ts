@@ -73,6 +73,9 @@ export const probeInformation: Codec<ProbeInformation> = {
   decode(r) {
     const at = r.pos;
     const code = r.u8(SI, 'type');
+    if (code === ProbeInformationType.invalid) {
+      throw new DecodeError(SI, 'type', 'value', at, 'invalidProbeInformationType (0)');
+    }
     const body = r.sub(r.u8(SI, 'length'), SI, 'value');
     const u32 = (field: string): number => {
       const v = body.u32(SI, field);
@@ -86,8 +89,6 @@ export const probeInformation: Codec<ProbeInformation> = {
         return { type: 'num_resources', numResources: u32('num_resources') };
       case ProbeInformationType.uptime:
         return { type: 'uptime', uptime: u32('uptime') };
-      case ProbeInformationType.invalid:
-        throw new DecodeError(SI, 'type', 'value', at, 'invalidProbeInformationType (0)');
       default:
         return { type: 'unknown', code, value: body.bytes(body.left, SI, 'value') };
     }

@@ -25,9 +25,13 @@ export function nodeIdUri(nodeId: Uint8Array, overlay: string): string {
 }
 
 const S = 'ReloadUri';
+const RELOAD_URI = /^reload:\/\/([0-9a-f]+)@((?:[a-z0-9\-._~!$&'()*+,;=]|%[0-9a-f]{2})+)\/([0-9a-f]*)$/i;
 
 export function parseReloadUri(text: string): ReloadUri {
-  const m = /^reload:\/\/([0-9a-fA-F]+)@([^/]+)\/([0-9a-fA-F]*)$/.exec(text);
+  // RFC 6940 §14.15 ABNF: "reload://" destination "@" overlay "/" [specifier], overlay being
+  // an RFC 3986 reg-name (unreserved / pct-encoded / sub-delims); the scheme is
+  // case-insensitive (RFC 3986 §3.1).
+  const m = RELOAD_URI.exec(text);
   if (!m) throw new DecodeError(S, 'uri', 'value', 0, `not a RELOAD URI: ${JSON.stringify(text.slice(0, 80))}`);
   let bytes: Uint8Array;
   try {

@@ -89,6 +89,9 @@ export const signerIdentity: Codec<SignerIdentity> = {
   decode(r) {
     const at = r.pos;
     const code = r.u8(SI, 'identity_type');
+    if (code === SignerIdentityType.invalid) {
+      throw new DecodeError(SI, 'identity_type', 'value', at, 'invalidSignerIdentityType (0)');
+    }
     const body = r.sub(r.u16(SI, 'length'), SI, 'identity');
     switch (code) {
       case SignerIdentityType.certHash:
@@ -101,8 +104,6 @@ export const signerIdentity: Codec<SignerIdentity> = {
       case SignerIdentityType.none:
         body.done(SI);
         return { type: 'none' };
-      case SignerIdentityType.invalid:
-        throw new DecodeError(SI, 'identity_type', 'value', at, 'invalidSignerIdentityType (0)');
       default:
         // The explicit length makes the type extensible: keep the value opaque.
         return { type: 'unknown', code, value: body.bytes(body.left, SI, 'identity') };

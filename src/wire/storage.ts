@@ -204,6 +204,24 @@ export function storedDataSignatureInput(
   return w.buf;
 }
 
+/**
+ * RFC 6940 §7.4.2.1 (rfc6940-wire.md §6.3): in each ArrayRange first <= last (0xFFFFFFFF,
+ * "the last element", is the largest value), and the ranges must not overlap. Checked in
+ * O(n log n) on a sorted copy: a hostile list holds up to 8191 ranges.
+ */
+function arrayRangeProblem(ranges: readonly ArrayRange[]): string | undefined {
+  for (const r of ranges) {
+    if (r.first > r.last) return `range first ${r.first} > last ${r.last}`;
+  }
+  const sorted = [...ranges].sort((a, b) => a.first - b.first);
+  for (let i = 1; i < sorted.length; i++) {
+    if (sorted[i]!.first <= sorted[i - 1]!.last) {
+      return `ranges [${sorted[i - 1]!.first}, ${sorted[i - 1]!.last}] and [${sorted[i]!.first}, ${sorted[i]!.last}] overlap`;
+    }
+  }
+  return undefined;
+}
+
 const SSD = 'StoredData';
 
 function storedDataInnerSize(d: StoredData): number {
@@ -396,6 +414,10 @@ function makeStorageCodecs(ctx: WireContext): StorageCodecs {
       if (s.model !== 'unknown' && model !== undefined && model !== s.model) {
         throw new EncodeError(SP, 'model_specifier', `Kind ${s.kind} is ${model}, specifier is ${s.model}`);
       }
+      if (s.model === 'array') {
+        const bad = arrayRangeProblem(s.indices);
+        if (bad) throw new EncodeError(SP, 'indices', bad);
+      }
       w.u32(s.kind);
       w.u64(s.generation);
       w.u16(specInner(s));
@@ -430,12 +452,8 @@ function makeStorageCodecs(ctx: WireContext): StorageCodecs {
           return { kind, generation, model };
         case 'array': {
           s = { kind, generation, model, indices: indices.decode(body) };
-          for (const range of s.indices) {
-            // §7.4.2.1: first <= last (0xFFFFFFFF, "last element", is the largest value).
-            if (range.first > range.last) {
-              throw new DecodeError(SP, 'indices', 'value', lengthAt, `range first ${range.first} > last ${range.last}`);
-            }
-          }
+          const bad = arrayRangeProblem(s.indices);
+          if (bad) throw new DecodeError(SP, 'indices', 'value', lengthAt, bad);
           break;
         }
         case 'dictionary':

@@ -1,4 +1,26 @@
 /** Every reload-node subcommand, in the order `--help` lists them. */
 import type { Command } from '../command.js';
+import { addUserCommand } from './add-user.js';
+import { enrollCommand } from './enroll.js';
+import { initOverlayCommand } from './init-overlay.js';
+import { serveEnrollmentCommand } from './serve-enrollment.js';
+import { decodeCommand } from './decode.js';
+import { wireCorpusCommand } from './wire-corpus.js';
+import { startCommand } from './start.js';
+import { fetchCommand, findCommand, pingCommand, routeCommand, statCommand, storeCommand } from './client.js';
 
-export const commands: Command[] = [];
+export const commands: Command[] = [
+  startCommand,
+  storeCommand,
+  fetchCommand,
+  statCommand,
+  findCommand,
+  pingCommand,
+  routeCommand,
+  initOverlayCommand,
+  addUserCommand,
+  serveEnrollmentCommand,
+  enrollCommand,
+  decodeCommand,
+  wireCorpusCommand,
+];

@@ -1,0 +1,746 @@
+/**
+ * The forwarding engine (RFC 6940 §6.1-§6.2): receives messages from links, forwards the
+ * ones for others on the forwarding header alone (symmetric recursive routing: the
+ * previous hop is appended to the Via List of requests), delivers the ones for this node
+ * (reassembly, signature check, dispatch), and originates requests with end-to-end
+ * retransmission. Responses retrace the path: Destination List = previous hop followed by
+ * the reversed Via List.
+ */
+import type { Clock } from '../common/clock.js';
+import { ReloadError, ReloadErrorResponse } from '../common/errors.js';
+import type { Logger } from '../common/log.js';
+import type { Random } from '../common/random.js';
+import type { Connection } from '../link/types.js';
+import type { OverlayParameters } from '../node/parameters.js';
+import type { Signer } from '../security/signer.js';
+import type { CertificateStore } from '../security/trust.js';
+import { type SignerInfo, verifyMessage } from '../security/verifier.js';
+import type { TopologyPlugin } from '../../topology/plugin.js';
+import { DecodeError, Reader, Writer, bytesEqual, encode, toHex, utf8 } from '../wire/codec.js';
+import {
+  ErrorCode,
+  FORWARDING_HEADER_FIXED_SIZE,
+  FRAGMENT_OFFSET_MASK,
+  FRAGMENT_UNFRAGMENTED,
+  ForwardingFlag,
+  MessageCode,
+  RELOAD_VERSION,
+  isRequestCode,
+} from '../wire/constants.js';
+import { type Destination, destinationsEqual } from '../wire/destination.js';
+import { errorResponse } from '../wire/error.js';
+import { type ForwardingHeader, type ForwardingOption, forwardingHeader } from '../wire/forwarding-header.js';
+import { Reassembler, fragmentMessage } from '../wire/fragment.js';
+import { isWildcardNodeId, wildcardNodeId } from '../wire/ids.js';
+import {
+  type DecodedMessage,
+  type MessageExtension,
+  assembleMessage,
+  decodeMessage,
+  isWholeMessage,
+  messageContents,
+} from '../wire/message.js';
+import { securityBlock } from '../wire/security-block.js';
+import { ConnectionTable, type LinkEntry } from './connection-table.js';
+import { type Answer, DuplicateCache, TransactionTable } from './transactions.js';
+import { DUPLICATE_WINDOW_MS } from '../node/parameters.js';
+
+/** A request delivered to this node, signature verified. */
+export interface IncomingRequest {
+  message: DecodedMessage;
+  signer: SignerInfo;
+  /** The link it arrived on; undefined for requests this node sent to itself. */
+  link: LinkEntry | undefined;
+  /** True when it came straight from its signer over `link` (empty Via List). */
+  direct: boolean;
+}
+
+export interface HandlerResult {
+  code: number;
+  body: Uint8Array;
+  extensions?: MessageExtension[];
+  /** Certificates to carry besides the signer's (e.g. those of fetched values). */
+  certificates?: Uint8Array[];
+}
+
+export type RequestHandler = (req: IncomingRequest) => Promise<HandlerResult>;
+
+export interface RequestOptions {
+  extensions?: MessageExtension[];
+  options?: ForwardingOption[];
+  maxResponseLength?: number;
+  signal?: AbortSignal;
+  /** Send on this link regardless of routing (e.g. the first Attach through a bootstrap link). */
+  viaLink?: LinkEntry;
+  /** Skip the origin check of the answer (requests to the wildcard Node-ID). */
+  anyResponder?: boolean;
+  /** Certificates to carry besides our own (e.g. the signers of replicated values). */
+  certificates?: Uint8Array[];
+}
+
+export interface RouterInit {
+  params: OverlayParameters;
+  overlayHash: number;
+  signer: Signer;
+  certificates: CertificateStore;
+  clock: Clock;
+  random: Random;
+  isPeer: boolean;
+  log: Logger;
+  /** Forwarding option types this node understands. */
+  knownForwardingOptions?: ReadonlySet<number>;
+  /** Message extension types this node understands. */
+  knownExtensions?: ReadonlySet<number>;
+}
+
+/** Counters for the status page and diagnostics. */
+export interface RouterStats {
+  received: number;
+  forwarded: number;
+  delivered: number;
+  originated: number;
+  dropped: number;
+  decodeErrors: number;
+  signatureFailures: number;
+  errorsSent: number;
+  bytesIn: number;
+  bytesOut: number;
+  /** Per message code: [sent, received]. */
+  byCode: Map<number, [number, number]>;
+}
+
+export class Router {
+  readonly table = new ConnectionTable();
+  readonly stats: RouterStats = {
+    received: 0,
+    forwarded: 0,
+    delivered: 0,
+    originated: 0,
+    dropped: 0,
+    decodeErrors: 0,
+    signatureFailures: 0,
+    errorsSent: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    byCode: new Map(),
+  };
+  topology: TopologyPlugin | undefined;
+  handler: RequestHandler | undefined;
+  /** Called when a link's Node-ID becomes known. */
+  onLinkBound: ((entry: LinkEntry) => void) | undefined;
+  /** Default link for clients: the peer they route everything through. */
+  gateway: LinkEntry | undefined;
+
+  private readonly transactions: TransactionTable;
+  private readonly duplicates: DuplicateCache;
+  private readonly reassembler: Reassembler;
+  private readonly nodeId: Uint8Array;
+  private readonly selfDestination: Destination;
+  private readonly wildcard: Uint8Array;
+  private readonly knownOptions: ReadonlySet<number>;
+  private readonly knownExtensions: ReadonlySet<number>;
+  private stopped = false;
+
+  constructor(private readonly init: RouterInit) {
+    this.nodeId = init.signer.nodeId;
+    this.selfDestination = { type: 'node', id: this.nodeId };
+    this.wildcard = wildcardNodeId(init.params.nodeIdLength);
+    this.transactions = new TransactionTable(init.clock, init.params.reliabilityTimerMs, init.params.maxTransmissions);
+    this.duplicates = new DuplicateCache(init.clock, DUPLICATE_WINDOW_MS);
+    this.reassembler = new Reassembler(init.params.maxMessageSize);
+    this.knownOptions = init.knownForwardingOptions ?? new Set();
+    this.knownExtensions = init.knownExtensions ?? new Set();
+  }
+
+  // ---------------------------------------------------------------- links
+
+  /** A link came up. TLS links name their Node-ID by certificate. */
+  linkUp(conn: Connection, nodeId?: Uint8Array): LinkEntry {
+    const entry = this.table.add(conn, this.init.clock.monotonic());
+    if (nodeId) this.bindLink(entry, nodeId);
+    return entry;
+  }
+
+  linkDown(conn: Connection): LinkEntry | undefined {
+    const e = this.table.remove(conn.id);
+    if (e && this.gateway === e) this.gateway = undefined;
+    return e;
+  }
+
+  bindLink(entry: LinkEntry, nodeId: Uint8Array): void {
+    const was = entry.nodeId;
+    this.table.bind(entry, nodeId);
+    if (!was || !bytesEqual(was, nodeId)) this.onLinkBound?.(entry);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.transactions.failAll(new ReloadError(ErrorCode.requestTimeout, 'node stopped'));
+  }
+
+  // ---------------------------------------------------------------- receive
+
+  /** Entry point for every message a link delivers. */
+  receive(conn: Connection, bytes: Uint8Array): void {
+    if (this.stopped) return;
+    const entry = this.table.byConnectionId(conn.id) ?? this.linkUp(conn);
+    entry.lastSeen = this.init.clock.monotonic();
+    this.stats.received++;
+    this.stats.bytesIn += bytes.length;
+    let header: ForwardingHeader;
+    let headerSize: number;
+    try {
+      const r = new Reader(bytes);
+      header = forwardingHeader.decode(r);
+      headerSize = r.pos;
+      if (header.length !== bytes.length) {
+        throw new DecodeError('ForwardingHeader', 'length', 'length', 16, `says ${header.length}, got ${bytes.length}`);
+      }
+    } catch (err) {
+      this.stats.decodeErrors++;
+      this.drop('undecodable forwarding header', { error: (err as Error).message, link: conn.id });
+      return;
+    }
+    // RFC 6940 §6.3.2 / behaviour §2 step 2: header checks at every node.
+    if (header.overlay !== this.init.overlayHash) return this.drop('wrong overlay', { overlay: header.overlay });
+    if (header.version !== RELOAD_VERSION) return this.drop('unsupported version', { version: header.version });
+    if (header.ttl > this.init.params.initialTtl) {
+      this.replyError(entry, header, bytes, headerSize, ErrorCode.ttlExceeded, `TTL ${header.ttl} exceeds initial-ttl`);
+      return;
+    }
+    this.route(entry, header, bytes, headerSize);
+  }
+
+  private route(from: LinkEntry | undefined, header: ForwardingHeader, bytes: Uint8Array, headerSize: number): void {
+    const dests = header.destinationList;
+    if (dests.length === 0) return this.drop('empty destination list');
+    // Behaviour §2 step 4: a repeated destination is a loop.
+    for (let i = 0; i < dests.length; i++) {
+      for (let j = i + 1; j < dests.length; j++) {
+        if (destinationsEqual(dests[i]!, dests[j]!)) {
+          this.replyError(from, header, bytes, headerSize, ErrorCode.invalidMessage, 'duplicate destination');
+          return;
+        }
+      }
+    }
+    const first = dests[0]!;
+    switch (first.type) {
+      case 'node': {
+        if (bytesEqual(first.id, this.nodeId)) {
+          if (dests.length === 1) return this.deliver(from, header, bytes, headerSize);
+          return this.reroute(from, header, bytes, headerSize, dests.slice(1));
+        }
+        if (isWildcardNodeId(first.id)) return this.deliver(from, header, bytes, headerSize);
+        const direct = this.table.byNode(first.id);
+        if (direct) return this.forward(from, header, bytes, headerSize, direct, dests);
+        if (this.init.isPeer && this.topology?.isResponsible(first.id)) {
+          return this.drop('no such node in our range', { node: toHex(first.id) });
+        }
+        return this.forwardByTopology(from, header, bytes, headerSize, first.id, dests);
+      }
+      case 'resource': {
+        if (this.init.isPeer && this.topology?.isResponsible(first.id)) {
+          if (dests.length !== 1) return this.drop('resource id is not the only destination');
+          return this.deliver(from, header, bytes, headerSize);
+        }
+        return this.forwardByTopology(from, header, bytes, headerSize, first.id, dests);
+      }
+      case 'compressed':
+      case 'opaque': {
+        const link = first.type === 'compressed' ? this.table.byCompressedId(first.id) : undefined;
+        if (!link) return this.drop('unknown opaque destination');
+        let rest = dests.slice(1);
+        if (rest.length === 0) {
+          // The link's Node-ID names it; a link never bound is reached by the wildcard.
+          rest = [{ type: 'node', id: link.nodeId ?? this.wildcard }];
+        }
+        return this.forward(from, header, bytes, headerSize, link, rest);
+      }
+    }
+  }
+
+  /** Pops this node from the Destination List and routes on the next entry. */
+  private reroute(
+    from: LinkEntry | undefined,
+    header: ForwardingHeader,
+    bytes: Uint8Array,
+    headerSize: number,
+    rest: Destination[],
+  ): void {
+    const h: ForwardingHeader = { ...header, destinationList: rest };
+    const rebuilt = this.rebuild(h, bytes, headerSize);
+    this.route(from, h, rebuilt.bytes, rebuilt.headerSize);
+  }
+
+  private forwardByTopology(
+    from: LinkEntry | undefined,
+    header: ForwardingHeader,
+    bytes: Uint8Array,
+    headerSize: number,
+    id: Uint8Array,
+    dests: Destination[],
+  ): void {
+    let next: LinkEntry | undefined;
+    if (this.init.isPeer && this.topology) {
+      const hop = this.topology.nextHop(id);
+      if (hop) next = this.table.byNode(hop);
+    } else {
+      next = this.gateway;
+    }
+    if (!next) {
+      this.replyError(from, header, bytes, headerSize, ErrorCode.notFound, 'no route to destination');
+      return;
+    }
+    if (from && next === from && from.nodeId && !this.init.isPeer) return this.drop('would loop back');
+    this.forward(from, header, bytes, headerSize, next, dests);
+  }
+
+  /** Sends a message on to `next` (RFC 6940 §6.1.2), appending the previous hop to requests' Via Lists. */
+  private forward(
+    from: LinkEntry | undefined,
+    header: ForwardingHeader,
+    bytes: Uint8Array,
+    headerSize: number,
+    next: LinkEntry,
+    dests: Destination[],
+  ): void {
+    if (from !== undefined) {
+      if (header.ttl === 0) {
+        this.replyError(from, header, bytes, headerSize, ErrorCode.ttlExceeded, 'TTL exhausted');
+        return;
+      }
+      // Behaviour §2 step 6: an unknown FORWARD_CRITICAL option stops the message here.
+      for (const o of header.options) {
+        if (o.flags & ForwardingFlag.forwardCritical && !this.knownOptions.has(o.type)) {
+          this.replyError(from, header, bytes, headerSize, ErrorCode.unsupportedForwardingOption, `option ${o.type}`);
+          return;
+        }
+      }
+    }
+    const isRequest = this.peekIsRequest(header, bytes, headerSize);
+    const via = from !== undefined && isRequest ? [...header.viaList, this.previousHop(from)] : header.viaList;
+    const h: ForwardingHeader = {
+      ...header,
+      ttl: from !== undefined ? header.ttl - 1 : header.ttl,
+      viaList: via,
+      destinationList: dests,
+    };
+    const out = this.rebuild(h, bytes, headerSize).bytes;
+    if (from !== undefined) this.stats.forwarded++;
+    this.transmit(next, out);
+  }
+
+  /** How a previous hop is named in a Via List: its Node-ID, else this node's compressed id for the link. */
+  private previousHop(link: LinkEntry): Destination {
+    return link.nodeId ? { type: 'node', id: link.nodeId } : { type: 'compressed', id: link.compressedId };
+  }
+
+  /** Whether a (first) fragment carries a request code; later fragments count as requests. */
+  private peekIsRequest(header: ForwardingHeader, bytes: Uint8Array, headerSize: number): boolean {
+    if ((header.fragment & FRAGMENT_OFFSET_MASK) !== 0 || bytes.length < headerSize + 2) return true;
+    return isRequestCode((bytes[headerSize]! << 8) | bytes[headerSize + 1]!);
+  }
+
+  private rebuild(h: ForwardingHeader, bytes: Uint8Array, headerSize: number): { bytes: Uint8Array; headerSize: number } {
+    const payload = bytes.subarray(headerSize);
+    const newHeaderSize = forwardingHeader.size(h);
+    h.length = newHeaderSize + payload.length;
+    const w = new Writer(new Uint8Array(h.length));
+    forwardingHeader.encode(w, h);
+    w.bytes(payload);
+    return { bytes: w.buf, headerSize: newHeaderSize };
+  }
+
+  private transmit(link: LinkEntry, bytes: Uint8Array): void {
+    const conn = link.connection;
+    const pieces = conn.transport === 'udp' ? fragmentMessage(bytes, this.init.params.datagramMtu) : [bytes];
+    for (const p of pieces) {
+      this.stats.bytesOut += p.length;
+      conn.send(p).catch((err: Error) => {
+        this.init.log.debug('link send failed', { link: conn.id, error: err.message });
+      });
+    }
+  }
+
+  // ---------------------------------------------------------------- deliver
+
+  private deliver(from: LinkEntry | undefined, header: ForwardingHeader, bytes: Uint8Array, headerSize: number): void {
+    let whole = bytes;
+    if (!isWholeMessage(header.fragment)) {
+      try {
+        const r = this.reassembler.add(bytes, this.init.clock.monotonic(), from?.connection.id ?? 'local');
+        if (!r) return;
+        whole = r;
+      } catch (err) {
+        this.stats.decodeErrors++;
+        return this.drop('reassembly failed', { error: (err as Error).message });
+      }
+    }
+    let msg: DecodedMessage;
+    try {
+      msg = decodeMessage(whole);
+    } catch (err) {
+      this.stats.decodeErrors++;
+      this.replyError(from, header, whole, headerSize, ErrorCode.invalidMessage, (err as Error).message);
+      return;
+    }
+    let signer: SignerInfo;
+    try {
+      signer = verifyMessage(msg, this.init.certificates);
+    } catch (err) {
+      // Behaviour §2 step 8: drop silently, never process.
+      this.stats.signatureFailures++;
+      return this.drop('signature check failed', { error: (err as Error).message });
+    }
+    const direct = msg.header.viaList.length === 0;
+    if (from && direct && !from.nodeId) this.bindLink(from, signer.nodeId);
+    this.stats.delivered++;
+    this.count(msg.contents.code, 1);
+    if (isRequestCode(msg.contents.code)) {
+      void this.handleRequest(from, msg, signer, direct);
+    } else {
+      this.handleAnswer(msg, signer);
+    }
+  }
+
+  private async handleRequest(
+    from: LinkEntry | undefined,
+    msg: DecodedMessage,
+    signer: SignerInfo,
+    direct: boolean,
+  ): Promise<void> {
+    const key = `${msg.header.transactionId}/${toHex(signer.nodeId)}`;
+    const seen = this.duplicates.check(key);
+    if (seen === 'processing') return;
+    if (seen instanceof Uint8Array) {
+      // A retransmission: the same answer again (RFC 6940 §6.2.1).
+      if (from) this.transmit(from, seen);
+      else this.loopback(seen);
+      return;
+    }
+    let result: HandlerResult;
+    try {
+      result = await this.check(msg);
+      if (result === undefined) {
+        if (!this.handler) throw new ReloadError(ErrorCode.forbidden, 'no handler');
+        result = await this.handler({ message: msg, signer, link: from, direct });
+      }
+    } catch (err) {
+      const e = err instanceof ReloadError ? err : new ReloadError(ErrorCode.invalidMessage, (err as Error).message);
+      if (!(err instanceof ReloadError)) this.init.log.warn('request handler failed', { error: (err as Error).stack });
+      result = {
+        code: MessageCode.error,
+        body: encode(errorResponse, { errorCode: e.errorCode, errorInfo: e.errorInfo ?? utf8(e.message) }),
+      };
+    }
+    if (this.stopped) return;
+    let answer = this.buildAnswer(from, msg, result);
+    const max = msg.header.maxResponseLength;
+    if (max !== 0 && answer.length > max) {
+      // Behaviour §2 step 9: send Error_Response_Too_Large.
+      answer = this.buildAnswer(from, msg, {
+        code: MessageCode.error,
+        body: encode(errorResponse, {
+          errorCode: ErrorCode.responseTooLarge,
+          errorInfo: utf8(`answer of ${answer.length} bytes exceeds max_response_length ${max}`),
+        }),
+      });
+    }
+    this.duplicates.remember(key, answer);
+    if (from) this.transmit(from, answer);
+    else this.loopback(answer);
+  }
+
+  /**
+   * Destination-side checks before a request is handled (behaviour §2 steps 5-7).
+   * Returns an error result, or undefined to proceed.
+   */
+  private async check(msg: DecodedMessage): Promise<HandlerResult> {
+    const seq = msg.header.configurationSequence;
+    const ours = this.init.params.configurationSequence;
+    const isConfigUpdate65535 = msg.contents.code === MessageCode.configUpdateReq && seq === 0xffff;
+    if (seq !== ours && !isConfigUpdate65535) {
+      // Compared modulo 2^16 like TCP sequence numbers.
+      const newer = ((seq - ours) & 0xffff) < 0x8000;
+      throw new ReloadError(
+        newer ? ErrorCode.configTooNew : ErrorCode.configTooOld,
+        `configuration sequence ${seq}, ours is ${ours}`,
+      );
+    }
+    for (const o of msg.header.options) {
+      if (o.flags & ForwardingFlag.destinationCritical && !this.knownOptions.has(o.type)) {
+        throw new ReloadError(ErrorCode.unsupportedForwardingOption, `forwarding option ${o.type}`);
+      }
+    }
+    for (const e of msg.contents.extensions) {
+      if (e.critical && !this.knownExtensions.has(e.type)) {
+        throw new ReloadError(ErrorCode.unknownExtension, `message extension ${e.type}`);
+      }
+    }
+    return undefined as unknown as HandlerResult;
+  }
+
+  /**
+   * The Destination List of a response (RFC 6940 §6.3.2.1, behaviour §2.1): the previous
+   * hop, then the request's Via List reversed. A previous hop whose Node-ID this node does
+   * not know is left out (the response goes out on its link anyway); if nothing remains,
+   * the wildcard Node-ID addresses whoever is at the other end of the link.
+   */
+  private responsePath(from: LinkEntry | undefined, viaList: Destination[]): Destination[] {
+    const path: Destination[] = [];
+    if (!from) path.push(this.selfDestination);
+    else if (from.nodeId) path.push({ type: 'node', id: from.nodeId });
+    for (let i = viaList.length - 1; i >= 0; i--) path.push(viaList[i]!);
+    return path.length > 0 ? path : [{ type: 'node', id: this.wildcard }];
+  }
+
+  /** Encodes and signs an answer to `req`, which arrived on `from`. */
+  private buildAnswer(from: LinkEntry | undefined, req: DecodedMessage, result: HandlerResult): Uint8Array {
+    const copied = req.header.options
+      .filter((o) => o.flags & ForwardingFlag.responseCopy)
+      .map((o) => ({ type: o.type, flags: 0, value: o.value }));
+    const header: ForwardingHeader = {
+      overlay: this.init.overlayHash,
+      configurationSequence: this.init.params.configurationSequence,
+      version: RELOAD_VERSION,
+      ttl: this.init.params.initialTtl,
+      fragment: FRAGMENT_UNFRAGMENTED,
+      length: 0,
+      transactionId: req.header.transactionId,
+      maxResponseLength: 0,
+      viaList: [],
+      destinationList: this.responsePath(from, req.header.viaList),
+      options: copied,
+    };
+    return this.sign(header, result.code, result.body, result.extensions ?? [], result.certificates);
+  }
+
+  private sign(
+    header: ForwardingHeader,
+    code: number,
+    body: Uint8Array,
+    extensions: MessageExtension[],
+    certificates: Uint8Array[] = [],
+  ): Uint8Array {
+    const contents = encode(messageContents, { code, body, extensions });
+    const own = this.init.signer.credentials.certificate.der;
+    const extra = certificates.filter((c) => !bytesEqual(c, own));
+    const security = this.init.signer.signMessage(header.overlay, header.transactionId, contents, dedupe(extra));
+    this.count(code, 0);
+    return assembleMessage(header, contents, encode(securityBlock, security));
+  }
+
+  private handleAnswer(msg: DecodedMessage, signer: SignerInfo): void {
+    const answer: Answer = {
+      code: msg.contents.code,
+      body: msg.contents.body,
+      from: signer.nodeId,
+      certificates: msg.security.certificates.map((c) => c.certificate),
+    };
+    if (!this.transactions.complete(msg.header.transactionId, answer)) {
+      this.init.log.debug('answer for no pending transaction', { txid: msg.header.transactionId.toString(16) });
+    }
+  }
+
+  /** A message this node addressed to itself. */
+  private loopback(bytes: Uint8Array): void {
+    this.init.clock.setTimeout(() => {
+      try {
+        const r = new Reader(bytes);
+        const header = forwardingHeader.decode(r);
+        this.deliver(undefined, header, bytes, r.pos);
+      } catch (err) {
+        this.drop('loopback failed', { error: (err as Error).message });
+      }
+    }, 0);
+  }
+
+  /** Error answer for a message that cannot be forwarded or delivered (never for answers). */
+  private replyError(
+    from: LinkEntry | undefined,
+    header: ForwardingHeader,
+    bytes: Uint8Array,
+    headerSize: number,
+    errorCode: number,
+    text: string,
+  ): void {
+    this.drop(text, { errorCode });
+    if (!from || !this.peekIsRequest(header, bytes, headerSize)) return;
+    if ((header.fragment & FRAGMENT_OFFSET_MASK) !== 0) return;
+    let code: number;
+    if (bytes.length >= headerSize + 2) code = (bytes[headerSize]! << 8) | bytes[headerSize + 1]!;
+    else return;
+    if (!isRequestCode(code)) return;
+    const reply: ForwardingHeader = {
+      overlay: this.init.overlayHash,
+      configurationSequence: this.init.params.configurationSequence,
+      version: RELOAD_VERSION,
+      ttl: this.init.params.initialTtl,
+      fragment: FRAGMENT_UNFRAGMENTED,
+      length: 0,
+      transactionId: header.transactionId,
+      maxResponseLength: 0,
+      viaList: [],
+      destinationList: this.responsePath(from, header.viaList),
+      options: [],
+    };
+    const body = encode(errorResponse, { errorCode, errorInfo: utf8(text) });
+    this.stats.errorsSent++;
+    this.transmit(from, this.sign(reply, MessageCode.error, body, []));
+  }
+
+  private drop(reason: string, fields: Record<string, unknown> = {}): void {
+    this.stats.dropped++;
+    this.init.log.debug(`dropped: ${reason}`, fields);
+  }
+
+  private count(code: number, dir: 0 | 1): void {
+    let c = this.stats.byCode.get(code);
+    if (!c) this.stats.byCode.set(code, (c = [0, 0]));
+    c[dir]++;
+  }
+
+  /**
+   * An incoming message exceeded max-message-size (RFC 6940 §6.6.2): answer
+   * Error_Message_Too_Large if the head holds a whole forwarding header of a request;
+   * the link closes afterwards either way.
+   */
+  messageTooLarge(conn: Connection, head: Uint8Array, length: number): void {
+    const entry = this.table.byConnectionId(conn.id);
+    if (!entry || head.length < FORWARDING_HEADER_FIXED_SIZE) return;
+    const headerSize = Router.headerSizeOf(head);
+    if (head.length < headerSize + 2) return;
+    try {
+      const header = forwardingHeader.decode(new Reader(head, 0, headerSize));
+      this.replyError(entry, header, head, headerSize, ErrorCode.messageTooLarge, `message of ${length} bytes exceeds max-message-size`);
+    } catch {
+      // An undecodable head: close silently.
+    }
+  }
+
+  // ---------------------------------------------------------------- originate
+
+  /**
+   * Sends a request and waits for its answer (end-to-end retransmission, RFC 6940
+   * §6.2.1). An ErrorResponse answer rejects with ReloadErrorResponse.
+   */
+  async request(destinations: Destination[], code: number, body: Uint8Array, opts: RequestOptions = {}): Promise<Answer> {
+    if (this.stopped) throw new ReloadError(ErrorCode.requestTimeout, 'node stopped');
+    const transactionId = this.init.random.u64();
+    const header: ForwardingHeader = {
+      overlay: this.init.overlayHash,
+      configurationSequence: this.init.params.configurationSequence,
+      version: RELOAD_VERSION,
+      ttl: this.init.params.initialTtl,
+      fragment: FRAGMENT_UNFRAGMENTED,
+      length: 0,
+      transactionId,
+      maxResponseLength: opts.maxResponseLength ?? 0,
+      viaList: [],
+      destinationList: destinations,
+      options: opts.options ?? [],
+    };
+    const bytes = this.sign(header, code, body, opts.extensions ?? [], opts.certificates);
+    if (bytes.length > this.init.params.maxMessageSize) {
+      throw new ReloadError(ErrorCode.messageTooLarge, `message of ${bytes.length} bytes exceeds max-message-size`);
+    }
+    const headerSize = forwardingHeader.size(header);
+    this.stats.originated++;
+    const last = destinations[destinations.length - 1]!;
+    const accept = (from: Uint8Array): boolean => {
+      if (opts.anyResponder) return true;
+      // Behaviour §2 step 8: a response to a request for Node-ID X must be signed by X.
+      if (last.type === 'node' && !isWildcardNodeId(last.id)) return bytesEqual(from, last.id);
+      if (last.type === 'resource' && this.init.isPeer && this.topology) {
+        return this.topology.plausibleResponder(last.id, from);
+      }
+      return true;
+    };
+    const transmit = (): void => {
+      if (opts.viaLink) {
+        if (!opts.viaLink.connection.open) {
+          this.transactions.fail(transactionId, new ReloadError(ErrorCode.notFound, 'link closed'));
+          return;
+        }
+        this.transmit(opts.viaLink, bytes);
+        return;
+      }
+      try {
+        this.originate(header, bytes, headerSize, transactionId);
+      } catch (err) {
+        this.transactions.fail(transactionId, err as Error);
+      }
+    };
+    const answer = await this.transactions.start(transactionId, transmit, accept, `code 0x${code.toString(16)}`, opts.signal);
+    if (answer.code === MessageCode.error) {
+      let e;
+      try {
+        const r = new Reader(answer.body);
+        e = errorResponse.decode(r);
+      } catch {
+        throw new ReloadError(ErrorCode.invalidMessage, 'undecodable error response');
+      }
+      throw new ReloadErrorResponse(e.errorCode, e.errorInfo, answer.from);
+    }
+    if (answer.code !== code + 1) {
+      throw new ReloadError(ErrorCode.invalidMessage, `answer code 0x${answer.code.toString(16)} to request 0x${code.toString(16)}`);
+    }
+    return answer;
+  }
+
+  /** Routes a locally originated message (no Via entry is added for ourselves). */
+  private originate(header: ForwardingHeader, bytes: Uint8Array, headerSize: number, _txid: bigint): void {
+    const first = header.destinationList[0]!;
+    if (first.type === 'node' && (bytesEqual(first.id, this.nodeId) || isWildcardNodeId(first.id))) {
+      if (header.destinationList.length === 1) {
+        this.loopback(bytes);
+        return;
+      }
+    }
+    if (first.type === 'resource' && this.init.isPeer && this.topology?.isResponsible(first.id)) {
+      this.loopback(bytes);
+      return;
+    }
+    if (first.type === 'node' || first.type === 'resource') {
+      const direct = first.type === 'node' ? this.table.byNode(first.id) : undefined;
+      if (direct) {
+        this.transmit(direct, bytes);
+        return;
+      }
+      let next: LinkEntry | undefined;
+      if (this.init.isPeer && this.topology) {
+        const hop = this.topology.nextHop(first.id);
+        if (hop) next = this.table.byNode(hop);
+      }
+      next ??= this.gateway;
+      if (!next) throw new ReloadError(ErrorCode.notFound, 'no route: not connected to the overlay');
+      this.transmit(next, bytes);
+      return;
+    }
+    this.route(undefined, header, bytes, headerSize);
+  }
+
+  get pendingTransactions(): number {
+    return this.transactions.size;
+  }
+
+  /** The forwarding header size of a message (fixed part plus lists). */
+  static headerSizeOf(bytes: Uint8Array): number {
+    if (bytes.length < FORWARDING_HEADER_FIXED_SIZE) return bytes.length;
+    const via = (bytes[32]! << 8) | bytes[33]!;
+    const dest = (bytes[34]! << 8) | bytes[35]!;
+    const opts = (bytes[36]! << 8) | bytes[37]!;
+    return FORWARDING_HEADER_FIXED_SIZE + via + dest + opts;
+  }
+
+  /** Own Node-ID as a destination. */
+  get self(): Destination {
+    return this.selfDestination;
+  }
+}
+
+function dedupe(certs: Uint8Array[]): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (const c of certs) if (!out.some((o) => bytesEqual(o, c))) out.push(c);
+  return out;
+}

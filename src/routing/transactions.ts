@@ -1,0 +1,162 @@
+/**
+ * End-to-end transactions (RFC 6940 §6.2.1): each originated request waits for its answer
+ * under a reliability timer and is retransmitted with the same transaction_id, at most
+ * `maxTransmissions` times in total; then it fails with Error_Request_Timeout. Incoming
+ * requests are remembered for the 15 s request lifetime so a retransmission gets the same
+ * answer instead of being processed twice.
+ */
+import type { Clock, TimerHandle } from '../common/clock.js';
+import { ReloadError } from '../common/errors.js';
+
+export interface Answer {
+  code: number;
+  body: Uint8Array;
+  /** Verified signer Node-ID of the answer. */
+  from: Uint8Array;
+  /** Certificates the answer carried (needed to check fetched values' signatures). */
+  certificates: Uint8Array[];
+}
+
+interface Pending {
+  resolve(a: Answer): void;
+  reject(e: Error): void;
+  timer: TimerHandle | undefined;
+  transmissions: number;
+  retransmit: () => void;
+  /** Checks an answer's origin before it is accepted (RFC 6940 §6.2.1 response checks). */
+  accept: (from: Uint8Array) => boolean;
+  description: string;
+}
+
+export class TransactionTable {
+  private readonly pending = new Map<bigint, Pending>();
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly intervalMs: number,
+    private readonly maxTransmissions: number,
+  ) {}
+
+  /**
+   * Starts a transaction: calls `transmit` now and on every timer expiry until an answer
+   * arrives or the budget is spent.
+   */
+  start(
+    transactionId: bigint,
+    transmit: () => void,
+    accept: (from: Uint8Array) => boolean,
+    description: string,
+    signal?: AbortSignal,
+  ): Promise<Answer> {
+    if (this.pending.has(transactionId)) throw new Error('duplicate transaction id');
+    return new Promise<Answer>((resolve, reject) => {
+      const p: Pending = {
+        resolve,
+        reject,
+        timer: undefined,
+        transmissions: 0,
+        retransmit: () => {
+          if (p.transmissions >= this.maxTransmissions) {
+            this.pending.delete(transactionId);
+            reject(ReloadError.requestTimeout(`no answer to ${description} after ${p.transmissions} transmissions`));
+            return;
+          }
+          p.transmissions++;
+          p.timer = this.clock.setTimeout(p.retransmit, this.intervalMs);
+          transmit();
+        },
+        accept,
+        description,
+      };
+      this.pending.set(transactionId, p);
+      if (signal) {
+        if (signal.aborted) {
+          this.fail(transactionId, signal.reason ?? new Error('aborted'));
+          return;
+        }
+        signal.addEventListener('abort', () => this.fail(transactionId, signal.reason ?? new Error('aborted')), {
+          once: true,
+        });
+      }
+      p.retransmit();
+    });
+  }
+
+  has(transactionId: bigint): boolean {
+    return this.pending.has(transactionId);
+  }
+
+  /** Delivers an answer; returns false if no transaction waits for it (late or foreign). */
+  complete(transactionId: bigint, answer: Answer): boolean {
+    const p = this.pending.get(transactionId);
+    if (!p) return false;
+    if (!p.accept(answer.from)) return false;
+    p.timer?.cancel();
+    this.pending.delete(transactionId);
+    p.resolve(answer);
+    return true;
+  }
+
+  fail(transactionId: bigint, err: Error): void {
+    const p = this.pending.get(transactionId);
+    if (!p) return;
+    p.timer?.cancel();
+    this.pending.delete(transactionId);
+    p.reject(err);
+  }
+
+  /** Fails every pending transaction (node stopping). */
+  failAll(err: Error): void {
+    for (const id of [...this.pending.keys()]) this.fail(id, err);
+  }
+
+  get size(): number {
+    return this.pending.size;
+  }
+}
+
+interface CachedAnswer {
+  expires: number;
+  /** The encoded answer, or undefined while the request is still being processed. */
+  answer: Uint8Array | undefined;
+}
+
+/**
+ * Remembers requests seen in the last DUPLICATE_WINDOW_MS (RFC 6940 §6.2.1: answers to a
+ * retransmission must be semantically equivalent; a Store must not be applied twice).
+ * Keyed by transaction id and signer.
+ */
+export class DuplicateCache {
+  private readonly entries = new Map<string, CachedAnswer>();
+  private sweepAt = 0;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly windowMs: number,
+    private readonly maxEntries = 100_000,
+  ) {}
+
+  /** 'new' the first time; 'processing' while the first copy is handled; else the answer. */
+  check(key: string): 'new' | 'processing' | Uint8Array {
+    const now = this.clock.monotonic();
+    this.sweep(now);
+    const e = this.entries.get(key);
+    if (!e || e.expires < now) {
+      if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+      this.entries.set(key, { expires: now + this.windowMs, answer: undefined });
+      return 'new';
+    }
+    return e.answer ?? 'processing';
+  }
+
+  remember(key: string, answer: Uint8Array): void {
+    const e = this.entries.get(key);
+    if (e) e.answer = answer;
+  }
+
+  private sweep(now: number): void {
+    if (now < this.sweepAt) return;
+    this.sweepAt = now + this.windowMs;
+    for (const [k, e] of this.entries) if (e.expires < now) this.entries.delete(k);
+  }
+}

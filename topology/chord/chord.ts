@@ -1,0 +1,643 @@
+/**
+ * CHORD-RELOAD (RFC 6940 §9): the mandatory topology plugin.
+ *
+ * - Ring of 2^128 ids; peer x with predecessor p is responsible for (p, x] (§9.1).
+ * - Neighbor table (successors and predecessors, each peer linked) and finger table
+ *   (finger i in [x + 2^(128-i), x + 2^(128-i+1)) ) make the routing table (§9.2/§9.3).
+ * - Joining through an admitting peer with Attach, Update, Join (§9.4), Updates with
+ *   reactive recovery (§9.5-§9.6), replication to two successors and data migration when
+ *   responsibility moves (§9.7.3-ish / behaviour §7.6), Leave (§9.7.4), RouteQuery and
+ *   periodic stabilisation (§9.6).
+ */
+import type { TimerHandle } from '../../src/common/clock.js';
+import { ReloadError } from '../../src/common/errors.js';
+import { decode, encode, toHex } from '../../src/wire/codec.js';
+import { ErrorCode, MessageCode } from '../../src/wire/constants.js';
+import { type ChordUpdate, chordCodecs } from '../../src/wire/chord.js';
+import { overlayCodecs } from '../../src/wire/overlay.js';
+import { resourceIdOf } from '../../src/wire/ids.js';
+import type { NeighbourSnapshot, TopologyHost, TopologyPlugin, TopologyRequest } from '../plugin.js';
+import { Ring, fromBig, toBig } from './ring.js';
+
+/** Tunables (RFC 6940 §9 defaults where the RFC gives one). */
+export interface ChordOptions {
+  /** Successors kept (≥ 3, RFC 6940 §9.2). */
+  successors: number;
+  /** Predecessors kept (≥ 3). */
+  predecessors: number;
+  /** Finger entries looked for (≥ 16 for large rings). */
+  fingers: number;
+  /** Replicas of each value beyond the responsible peer (§9.7.3: 2). */
+  replicas: number;
+  /** chord-update-interval: periodic Update to every neighbor, ms (default ~600 s). */
+  updateIntervalMs: number;
+  /** chord-ping-interval: finger refresh pacing, ms (default 3600 s). */
+  fingerIntervalMs: number;
+  /** chord-reactive: Updates on every neighbor change (default true). */
+  reactive: boolean;
+  /** Wait after a successor failure before creating new replicas (30 s). */
+  replicaHoldDownMs: number;
+  /** How long a joining node waits for the admitting peer's Update. */
+  joinUpdateWaitMs: number;
+}
+
+export const CHORD_DEFAULTS: ChordOptions = {
+  successors: 5,
+  predecessors: 3,
+  fingers: 16,
+  replicas: 2,
+  updateIntervalMs: 600_000,
+  fingerIntervalMs: 3_600_000,
+  reactive: true,
+  replicaHoldDownMs: 30_000,
+  joinUpdateWaitMs: 5_000,
+};
+
+const EMPTY = new Uint8Array(0);
+
+export class ChordTopology implements TopologyPlugin {
+  readonly name = 'CHORD-RELOAD';
+  readonly options: ChordOptions;
+  private readonly ring: Ring;
+  private readonly n: bigint;
+  private readonly len: number;
+  private readonly ids = new Map<bigint, Uint8Array>();
+  private succ: bigint[] = [];
+  private pred: bigint[] = [];
+  private readonly fingerTable = new Map<number, bigint>();
+  private routingCache: bigint[] | undefined;
+  private joined = false;
+  private stopped = false;
+  private timers: TimerHandle[] = [];
+  private updateScheduled: TimerHandle | undefined;
+  private replicaTimer: TimerHandle | undefined;
+  private readonly attaching = new Set<bigint>();
+  private apWaiter: ((u: ChordUpdate) => void) | undefined;
+  /** Updates that arrived before start() began waiting for them (join race). */
+  private readonly earlyUpdates = new Map<bigint, ChordUpdate>();
+  /** Peers known to be peers (they sent or were listed in Updates): never clients. */
+  private readonly peersSeen = new Set<bigint>();
+  private ap: bigint | undefined;
+  private readonly codecs;
+  private readonly overlay;
+  private nextFinger = 1;
+  /** Counts of maintenance traffic, for the simulator's metrics. */
+  readonly counters = { updatesSent: 0, updatesReceived: 0, attachesSent: 0, leavesSent: 0, replicationsSent: 0 };
+
+  onResponsibilityChanged?: () => void;
+
+  constructor(
+    private readonly host: TopologyHost,
+    options: Partial<ChordOptions> = {},
+  ) {
+    this.options = { ...CHORD_DEFAULTS, ...options };
+    this.len = host.nodeIdLength;
+    this.ring = new Ring(this.len * 8);
+    this.n = this.big(host.nodeId);
+    this.codecs = chordCodecs(this.len);
+    this.overlay = overlayCodecs(this.len);
+  }
+
+  // ------------------------------------------------------------------ ids
+
+  private big(id: Uint8Array): bigint {
+    const b = toBig(id);
+    if (!this.ids.has(b)) this.ids.set(b, new Uint8Array(id));
+    return b;
+  }
+
+  private bytes(b: bigint): Uint8Array {
+    let id = this.ids.get(b);
+    if (!id) this.ids.set(b, (id = fromBig(b, this.len)));
+    return id;
+  }
+
+  resourceId(name: Uint8Array): Uint8Array {
+    return resourceIdOf(name, this.len);
+  }
+
+  // ------------------------------------------------------------ routing
+
+  isResponsible(id: Uint8Array): boolean {
+    if (!this.joined) return false;
+    const p = this.pred[0];
+    if (p === undefined) return true;
+    return this.ring.inHalfOpen(toBig(id), p, this.n);
+  }
+
+  private routingPeers(): bigint[] {
+    if (!this.routingCache) {
+      const set = new Set<bigint>([...this.succ, ...this.pred, ...this.fingerTable.values()]);
+      set.delete(this.n);
+      this.routingCache = [...set].filter((c) => this.host.isConnected(this.bytes(c)));
+    }
+    return this.routingCache;
+  }
+
+  nextHop(id: Uint8Array): Uint8Array | undefined {
+    const k = toBig(id);
+    let best: bigint | undefined;
+    let bestDist = -1n;
+    for (const c of this.routingPeers()) {
+      // RFC 6940 §9.3: the routing-table peer with the largest id in (this peer, k).
+      if (this.ring.inOpen(c, this.n, k)) {
+        const d = this.ring.dist(this.n, c);
+        if (d > bestDist) {
+          bestDist = d;
+          best = c;
+        }
+      }
+    }
+    if (best !== undefined) return this.bytes(best);
+    // No peer in (n, k): k lies before our first successor, which is responsible.
+    const s = this.succ.find((c) => this.host.isConnected(this.bytes(c))) ?? this.routingPeers()[0];
+    return s === undefined ? undefined : this.bytes(s);
+  }
+
+  replicaSet(resourceId: Uint8Array): Uint8Array[] {
+    void resourceId;
+    return this.succ.slice(0, this.options.replicas).map((s) => this.bytes(s));
+  }
+
+  plausibleResponder(resourceId: Uint8Array, responder: Uint8Array): boolean {
+    const r = toBig(resourceId);
+    const d = this.ring.dist(r, toBig(responder));
+    for (const m of [...this.succ, ...this.pred]) {
+      if (this.ring.dist(r, m) < d) return false;
+    }
+    return true;
+  }
+
+  acceptsReplicaFrom(resourceId: Uint8Array, sender: Uint8Array): boolean {
+    void resourceId;
+    const s = toBig(sender);
+    // Replicas come from predecessors (the responsible peer and the one before it);
+    // migrations come from the successor we joined through or that is leaving.
+    return this.pred.includes(s) || this.succ.includes(s);
+  }
+
+  responsiblePpb(): number {
+    if (!this.joined) return 0;
+    const p = this.pred[0];
+    if (p === undefined) return 1_000_000_000;
+    const d = this.ring.dist(p, this.n);
+    return Number((d * 1_000_000_000n) / this.ring.size);
+  }
+
+  snapshot(): NeighbourSnapshot {
+    const fingers = [...new Set(this.fingerTable.values())].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    return {
+      predecessors: this.pred.map((p) => this.bytes(p)),
+      successors: this.succ.map((s) => this.bytes(s)),
+      fingers: fingers.map((f) => this.bytes(f)),
+    };
+  }
+
+  get isJoined(): boolean {
+    return this.joined;
+  }
+
+  // ------------------------------------------------------------ lifecycle
+
+  async start(opts: { bootstrapPeer?: Uint8Array; first: boolean }): Promise<void> {
+    this.stopped = false;
+    if (opts.first || !opts.bootstrapPeer) {
+      this.joined = true;
+      this.startTimers();
+      return;
+    }
+    const ap = this.big(opts.bootstrapPeer);
+    this.ap = ap;
+    // RFC 6940 §9.4 step 2: the AP's Update (after Attach with send_update) gives its table.
+    const early = this.earlyUpdates.get(ap);
+    this.earlyUpdates.clear();
+    const table = early ?? await new Promise<ChordUpdate | undefined>((resolve) => {
+      const t = this.host.clock.setTimeout(() => {
+        this.apWaiter = undefined;
+        resolve(undefined);
+      }, this.options.joinUpdateWaitMs);
+      this.apWaiter = (u) => {
+        t.cancel();
+        this.apWaiter = undefined;
+        resolve(u);
+      };
+    });
+    const candidates = new Set<bigint>([ap]);
+    if (table && table.type !== 'peer_ready') {
+      for (const id of [...table.predecessors, ...table.successors]) candidates.add(this.big(id));
+    }
+    candidates.delete(this.n);
+    const { succ, pred } = this.choose([...candidates]);
+    // Step 3: Attach to the expected neighbors, source-routed through the AP.
+    const wanted = new Set([...succ, ...pred]);
+    wanted.delete(ap);
+    await Promise.all(
+      [...wanted].map((c) =>
+        this.host
+          .attach({ type: 'node', id: this.bytes(c) }, [{ type: 'node', id: this.bytes(ap) }])
+          .catch(() => undefined),
+      ),
+    );
+    this.succ = succ.filter((c) => c === ap || this.host.isConnected(this.bytes(c)));
+    this.pred = pred.filter((c) => c === ap || this.host.isConnected(this.bytes(c)));
+    this.routingCache = undefined;
+    // Step 5: JoinReq to the AP over the direct link.
+    const body = encode(this.overlay.joinReq, { joiningPeerId: this.host.nodeId, overlaySpecificData: EMPTY });
+    await this.host.request([{ type: 'node', id: this.bytes(ap) }], MessageCode.joinReq, body);
+    this.joined = true;
+    this.ap = undefined;
+    this.host.log('info', 'joined the ring', { successors: this.succ.length, predecessors: this.pred.length });
+    // Step 9: Updates to every neighbor.
+    await this.sendUpdates('neighbors');
+    this.startTimers();
+    this.refreshFingers(this.options.fingers);
+  }
+
+  async leave(): Promise<void> {
+    if (!this.joined) {
+      this.stop();
+      return;
+    }
+    // Hand our data to the successor, who becomes responsible for it.
+    const s = this.succ[0];
+    if (s !== undefined) {
+      for (const r of this.host.storage.resources()) {
+        if (this.isResponsible(r)) {
+          await this.host.replicate(this.bytes(s), r, 1).catch(() => undefined);
+          this.counters.replicationsSent++;
+        }
+      }
+    }
+    const leavingPeerId = this.host.nodeId;
+    const sends: Promise<unknown>[] = [];
+    const done = new Set<bigint>();
+    for (const p of this.pred) {
+      if (done.has(p)) continue;
+      done.add(p);
+      // We are p's successor: from_succ carries our successor list.
+      const data = encode(this.codecs.leaveData, { type: 'from_succ', successors: this.succ.map((x) => this.bytes(x)) });
+      sends.push(this.sendLeave(p, leavingPeerId, data));
+    }
+    for (const s2 of this.succ) {
+      if (done.has(s2)) continue;
+      done.add(s2);
+      const data = encode(this.codecs.leaveData, { type: 'from_pred', predecessors: this.pred.map((x) => this.bytes(x)) });
+      sends.push(this.sendLeave(s2, leavingPeerId, data));
+    }
+    await Promise.all(sends);
+    this.stop();
+  }
+
+  private sendLeave(to: bigint, leavingPeerId: Uint8Array, data: Uint8Array): Promise<unknown> {
+    this.counters.leavesSent++;
+    const body = encode(this.overlay.leaveReq, { leavingPeerId, overlaySpecificData: data });
+    return this.host.request([{ type: 'node', id: this.bytes(to) }], MessageCode.leaveReq, body).catch(() => undefined);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const t of this.timers) t.cancel();
+    this.timers = [];
+    this.updateScheduled?.cancel();
+    this.replicaTimer?.cancel();
+  }
+
+  private startTimers(): void {
+    const jitter = (ms: number): number => Math.floor(ms * (0.75 + 0.5 * this.host.random.float()));
+    const tick = (): void => {
+      if (this.stopped) return;
+      void this.sendUpdates('neighbors');
+      this.timers.push(this.host.clock.setTimeout(tick, jitter(this.options.updateIntervalMs)));
+    };
+    const fingerTick = (): void => {
+      if (this.stopped) return;
+      this.refreshFingers(1);
+      this.timers.push(this.host.clock.setTimeout(fingerTick, jitter(this.options.fingerIntervalMs)));
+    };
+    this.timers.push(this.host.clock.setTimeout(tick, jitter(this.options.updateIntervalMs)));
+    this.timers.push(this.host.clock.setTimeout(fingerTick, jitter(this.options.fingerIntervalMs)));
+  }
+
+  // ------------------------------------------------------------ neighbor table
+
+  /** The best successors and predecessors among `candidates` (plus current ones). */
+  private choose(candidates: bigint[]): { succ: bigint[]; pred: bigint[] } {
+    const all = [...new Set([...candidates, ...this.succ, ...this.pred])].filter((c) => c !== this.n);
+    const succ = all
+      .slice()
+      .sort((a, b) => cmp(this.ring.dist(this.n, a), this.ring.dist(this.n, b)))
+      .slice(0, this.options.successors);
+    const pred = all
+      .slice()
+      .sort((a, b) => cmp(this.ring.dist(a, this.n), this.ring.dist(b, this.n)))
+      .slice(0, this.options.predecessors);
+    return { succ, pred };
+  }
+
+  /**
+   * Merges peers learned from an Update or Leave (RFC 6940 §9.6): peers closer than our
+   * current neighbors are attached to (through `via` when given) and then adopted.
+   */
+  private async learn(peers: bigint[], via?: bigint): Promise<void> {
+    const { succ, pred } = this.choose(peers);
+    const wanted = [...new Set([...succ, ...pred])].filter(
+      (c) => !this.succ.includes(c) && !this.pred.includes(c) && !this.attaching.has(c),
+    );
+    await Promise.all(
+      wanted.map(async (c) => {
+        if (!this.host.isConnected(this.bytes(c))) {
+          this.attaching.add(c);
+          this.counters.attachesSent++;
+          try {
+            const route = via !== undefined && via !== c && this.host.isConnected(this.bytes(via))
+              ? [{ type: 'node' as const, id: this.bytes(via) }]
+              : [];
+            await this.host.attach({ type: 'node', id: this.bytes(c) }, route);
+          } catch {
+            return;
+          } finally {
+            this.attaching.delete(c);
+          }
+        }
+      }),
+    );
+    if (this.stopped) return;
+    const connected = peers.filter((c) => c !== this.n && this.host.isConnected(this.bytes(c)));
+    this.adopt(connected);
+  }
+
+  /** Recomputes the neighbor table with `peers` added; reacts to what changed. */
+  private adopt(peers: bigint[]): void {
+    const before = { succ: this.succ, pred: this.pred };
+    const { succ, pred } = this.choose(peers);
+    this.succ = succ.filter((c) => this.host.isConnected(this.bytes(c)));
+    this.pred = pred.filter((c) => this.host.isConnected(this.bytes(c)));
+    this.routingCache = undefined;
+    this.neighborsChanged(before);
+  }
+
+  private remove(peer: bigint): void {
+    const before = { succ: this.succ, pred: this.pred };
+    this.succ = this.succ.filter((c) => c !== peer);
+    this.pred = this.pred.filter((c) => c !== peer);
+    for (const [i, f] of this.fingerTable) if (f === peer) this.fingerTable.delete(i);
+    this.routingCache = undefined;
+    if (this.succ.length === 0 && this.pred.length === 0) {
+      // Lost every neighbor: fall back on any other peer still linked (fingers).
+      const others = this.host
+        .connectedPeers()
+        .map((id) => this.big(id))
+        .filter((c) => c !== peer && this.peersSeen.has(c));
+      if (others.length > 0) {
+        const { succ, pred } = this.choose(others);
+        this.succ = succ;
+        this.pred = pred;
+      }
+    }
+    this.neighborsChanged(before);
+  }
+
+  private neighborsChanged(before: { succ: bigint[]; pred: bigint[] }): void {
+    const predChanged = before.pred[0] !== this.pred[0];
+    const listsChanged = !sameList(before.succ, this.succ) || !sameList(before.pred, this.pred);
+    if (!listsChanged) return;
+    if (this.joined && predChanged) {
+      this.responsibilityMoved(before.pred[0]);
+      this.onResponsibilityChanged?.();
+    }
+    const oldReplicas = before.succ.slice(0, this.options.replicas);
+    const newReplicas = this.succ.slice(0, this.options.replicas);
+    const added = newReplicas.filter((s) => !oldReplicas.includes(s));
+    if (this.joined && added.length > 0) this.scheduleReplication(added, oldReplicas.some((s) => !newReplicas.includes(s)));
+    this.dropForeignData();
+    if (this.options.reactive) this.scheduleUpdates();
+  }
+
+  /**
+   * Our predecessor changed. If a new peer joined in front of us, the data in its range
+   * moves to it (we stay a replica). If our predecessor left, we now answer for its range
+   * (we hold its replicas) and our successors need copies.
+   */
+  private responsibilityMoved(previous: bigint | undefined): void {
+    const p = this.pred[0];
+    if (p === undefined) return;
+    // No predecessor before: we answered for the whole ring, (n, n].
+    const oldPred = previous ?? this.n;
+    if (this.ring.inOpen(p, oldPred, this.n)) {
+      for (const r of this.host.storage.resources()) {
+        if (this.ring.inHalfOpen(toBig(r), oldPred, p)) {
+          this.counters.replicationsSent++;
+          this.host.replicate(this.bytes(p), r, 1).catch(() => undefined);
+        }
+      }
+    } else {
+      this.scheduleReplication(this.succ.slice(0, this.options.replicas), false);
+    }
+  }
+
+  private scheduleReplication(targets: bigint[], afterFailure: boolean): void {
+    // Behaviour §7.6: after a failure, wait the hold-down before creating new replicas.
+    const delay = afterFailure ? this.options.replicaHoldDownMs : 0;
+    this.replicaTimer?.cancel();
+    this.replicaTimer = this.host.clock.setTimeout(() => {
+      if (this.stopped) return;
+      const current = this.succ.slice(0, this.options.replicas);
+      for (const r of this.host.storage.resources()) {
+        if (!this.isResponsible(r)) continue;
+        current.forEach((s, i) => {
+          if (!targets.includes(s) && !afterFailure) return;
+          this.counters.replicationsSent++;
+          this.host.replicate(this.bytes(s), r, i + 1).catch(() => undefined);
+        });
+      }
+    }, delay);
+  }
+
+  /** Behaviour §7.6: data for which this peer is no longer in the replica set is deleted. */
+  private dropForeignData(): void {
+    if (!this.joined || this.pred.length <= this.options.replicas) return;
+    const edge = this.pred[this.options.replicas]!;
+    for (const r of this.host.storage.resources()) {
+      if (!this.ring.inHalfOpen(toBig(r), edge, this.n)) this.host.storage.drop(r);
+    }
+  }
+
+  private scheduleUpdates(): void {
+    if (this.updateScheduled || this.stopped || !this.joined) return;
+    this.updateScheduled = this.host.clock.setTimeout(() => {
+      this.updateScheduled = undefined;
+      void this.sendUpdates('neighbors');
+    }, 0);
+  }
+
+  private updateBody(type: 'neighbors' | 'full' | 'peer_ready'): Uint8Array {
+    const uptime = this.host.uptimeSeconds();
+    const predecessors = this.pred.map((p) => this.bytes(p));
+    const successors = this.succ.map((s) => this.bytes(s));
+    if (type === 'peer_ready') return encode(this.codecs.update, { uptime, type });
+    if (type === 'neighbors') return encode(this.codecs.update, { uptime, type, predecessors, successors });
+    const fingers = [...new Set(this.fingerTable.values())]
+      .sort((a, b) => cmp(a, b))
+      .map((f) => this.bytes(f));
+    return encode(this.codecs.update, { uptime, type, predecessors, successors, fingers });
+  }
+
+  private async sendUpdate(to: bigint, type: 'neighbors' | 'full' | 'peer_ready'): Promise<void> {
+    this.counters.updatesSent++;
+    try {
+      await this.host.request([{ type: 'node', id: this.bytes(to) }], MessageCode.updateReq, this.updateBody(type));
+    } catch (err) {
+      this.host.log('debug', 'update failed', { to: toHex(this.bytes(to)), error: (err as Error).message });
+    }
+  }
+
+  /** Update to every member of the neighbor table. */
+  private async sendUpdates(type: 'neighbors' | 'full'): Promise<void> {
+    const targets = [...new Set([...this.succ, ...this.pred])];
+    await Promise.all(targets.map((t) => this.sendUpdate(t, type)));
+  }
+
+  // ------------------------------------------------------------ fingers
+
+  /** Looks for up to `count` missing fingers (Attach to Resource-ID = finger start). */
+  private refreshFingers(count: number): void {
+    if (!this.joined || this.stopped) return;
+    for (let k = 0; k < count; k++) {
+      const i = this.nextFinger;
+      this.nextFinger = (this.nextFinger % this.options.fingers) + 1;
+      const f = this.fingerTable.get(i);
+      if (f !== undefined && this.host.isConnected(this.bytes(f))) continue;
+      const start = this.ring.fingerStart(this.n, i);
+      // A finger already known among our neighbors needs no Attach.
+      const known = this.routingPeers()
+        .filter((c) => this.inFingerInterval(c, i))
+        .sort((a, b) => cmp(this.ring.dist(start, a), this.ring.dist(start, b)))[0];
+      if (known !== undefined) {
+        this.fingerTable.set(i, known);
+        this.routingCache = undefined;
+        continue;
+      }
+      if (this.isResponsible(fromBig(start, this.len))) continue;
+      this.counters.attachesSent++;
+      this.host
+        .attach({ type: 'resource', id: fromBig(start, this.len) })
+        .then((id) => {
+          const c = this.big(id);
+          if (c !== this.n && this.inFingerInterval(c, i)) {
+            this.fingerTable.set(i, c);
+            this.routingCache = undefined;
+          }
+        })
+        .catch(() => undefined);
+    }
+  }
+
+  private inFingerInterval(c: bigint, i: number): boolean {
+    const start = this.ring.fingerStart(this.n, i);
+    const end = i === 1 ? this.n : this.ring.fingerStart(this.n, i - 1);
+    return c === start || this.ring.inOpen(c, start, end) || (i === 1 && c === start);
+  }
+
+  // ------------------------------------------------------------ link events
+
+  onConnectionUp(nodeId: Uint8Array, opts?: { sendUpdate?: boolean }): void {
+    if (opts?.sendUpdate && this.joined) void this.sendUpdate(this.big(nodeId), 'full');
+  }
+
+  onConnectionDown(nodeId: Uint8Array): void {
+    const c = toBig(nodeId);
+    this.routingCache = undefined;
+    if (this.succ.includes(c) || this.pred.includes(c) || [...this.fingerTable.values()].includes(c)) {
+      this.host.log('info', 'neighbor lost', { node: toHex(nodeId) });
+      this.remove(c);
+    }
+  }
+
+  // ------------------------------------------------------------ requests
+
+  async handle(req: TopologyRequest): Promise<Uint8Array> {
+    switch (req.code) {
+      case MessageCode.joinReq:
+        return this.handleJoin(req);
+      case MessageCode.updateReq:
+        return this.handleUpdate(req);
+      case MessageCode.leaveReq:
+        return this.handleLeave(req);
+      case MessageCode.routeQueryReq:
+        return this.handleRouteQuery(req);
+      default:
+        throw new ReloadError(ErrorCode.invalidMessage, `CHORD-RELOAD does not handle code ${req.code}`);
+    }
+  }
+
+  private handleJoin(req: TopologyRequest): Uint8Array {
+    const join = decode(this.overlay.joinReq, req.body);
+    // Behaviour §4.2: joining_peer_id must be the signer, over a direct link.
+    if (toHex(join.joiningPeerId) !== toHex(req.from)) throw ReloadError.forbidden('joining_peer_id is not the signer');
+    if (!req.direct || !this.host.isConnected(req.from)) throw ReloadError.forbidden('JoinReq must come over a direct link');
+    if (!this.joined) throw new ReloadError(ErrorCode.forbidden, 'this peer has not joined yet');
+    const jn = this.big(join.joiningPeerId);
+    this.peersSeen.add(jn);
+    this.host.log('info', 'admitting peer', { node: toHex(join.joiningPeerId) });
+    // Steps 6-8 run after the answer: data transfer, then Updates (via adopt).
+    this.host.clock.setTimeout(() => this.adopt([jn]), 0);
+    return encode(this.overlay.joinAns, { overlaySpecificData: EMPTY });
+  }
+
+  private handleUpdate(req: TopologyRequest): Uint8Array {
+    const u = decode(this.codecs.update, req.body);
+    this.counters.updatesReceived++;
+    const from = this.big(req.from);
+    if (this.apWaiter && from === this.ap) {
+      this.apWaiter(u);
+      return EMPTY;
+    }
+    if (!this.joined) {
+      // The admitting peer may answer before start() waits for it.
+      if (this.earlyUpdates.size < 8) this.earlyUpdates.set(from, u);
+      return EMPTY;
+    }
+    const peers = [from];
+    if (u.type !== 'peer_ready') for (const id of [...u.predecessors, ...u.successors]) peers.push(this.big(id));
+    if (u.type === 'full') for (const id of u.fingers) peers.push(this.big(id));
+    for (const p of peers) this.peersSeen.add(p);
+    this.host.clock.setTimeout(() => void this.learn(peers, from), 0);
+    return EMPTY;
+  }
+
+  private handleLeave(req: TopologyRequest): Uint8Array {
+    const leave = decode(this.overlay.leaveReq, req.body);
+    if (toHex(leave.leavingPeerId) !== toHex(req.from)) throw ReloadError.forbidden('leaving_peer_id is not the signer');
+    const data = decode(this.codecs.leaveData, leave.overlaySpecificData);
+    const gone = this.big(leave.leavingPeerId);
+    this.host.log('info', 'neighbor leaving', { node: toHex(leave.leavingPeerId) });
+    const listed = (data.type === 'from_succ' ? data.successors : data.predecessors).map((id) => this.big(id));
+    this.host.clock.setTimeout(() => {
+      this.remove(gone);
+      this.host.disconnect(this.bytes(gone));
+      void this.learn(listed.filter((c) => c !== gone));
+    }, 0);
+    return EMPTY;
+  }
+
+  private handleRouteQuery(req: TopologyRequest): Uint8Array {
+    const q = decode(this.overlay.routeQueryReq, req.body);
+    const d = q.destination;
+    let next: Uint8Array;
+    if (d.type === 'node' || d.type === 'resource') {
+      next = this.isResponsible(d.id) ? this.host.nodeId : (this.nextHop(d.id) ?? this.host.nodeId);
+    } else {
+      throw ReloadError.forbidden('RouteQuery for opaque ids is not answered');
+    }
+    if (q.sendUpdate) this.host.clock.setTimeout(() => void this.sendUpdate(this.big(req.from), 'full'), 0);
+    return encode(this.codecs.routeQueryAns, { nextPeer: next });
+  }
+}
+
+function cmp(a: bigint, b: bigint): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function sameList(a: bigint[], b: bigint[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
