@@ -130,6 +130,11 @@ export class Router {
   onLinkBound: ((entry: LinkEntry) => void) | undefined;
   /** Default link for clients: the peer they route everything through. */
   gateway: LinkEntry | undefined;
+  /**
+   * Observes every message (or fragment) received from or handed to a link, for captures
+   * and diagnostics. Must not modify the bytes.
+   */
+  tap: ((direction: 'in' | 'out', link: LinkEntry, bytes: Uint8Array) => void) | undefined;
 
   private readonly transactions: TransactionTable;
   private readonly duplicates: DuplicateCache;
@@ -185,6 +190,7 @@ export class Router {
     if (this.stopped) return;
     const entry = this.table.byConnectionId(conn.id) ?? this.linkUp(conn);
     entry.lastSeen = this.init.clock.monotonic();
+    this.tap?.('in', entry, bytes);
     this.stats.received++;
     this.stats.bytesIn += bytes.length;
     let header: ForwardingHeader;
@@ -356,6 +362,7 @@ export class Router {
     const pieces = conn.transport === 'udp' ? fragmentMessage(bytes, this.init.params.datagramMtu) : [bytes];
     for (const p of pieces) {
       this.stats.bytesOut += p.length;
+      this.tap?.('out', link, p);
       conn.send(p).catch((err: Error) => {
         this.init.log.debug('link send failed', { link: conn.id, error: err.message });
       });

@@ -28,7 +28,12 @@ export class DecodeError extends Error {
     readonly offset: number,
     detail: string,
   ) {
+    // No stack trace: the structure and field say where, and hostile input can make
+    // rejecting garbage a hot path (capturing stacks was most of its cost).
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(`${structure}.${field}: ${detail} (at byte ${offset})`);
+    Error.stackTraceLimit = limit;
     this.name = 'DecodeError';
   }
 }

@@ -72,6 +72,7 @@ export const MessageCode = {
   expAAns: 0x0024,
   expBReq: 0x0025,
   expBAns: 0x0026,
+  /** RFC 7851 §9.2 (Wireshark knows the draft codes 101/102 instead). */
   pathTrackReq: 0x0027,
   pathTrackAns: 0x0028,
   error: 0xffff,
@@ -94,7 +95,10 @@ export function isRequestCode(code: number): boolean {
   return code !== MessageCode.error && (code & 1) === 1;
 }
 
-/** Error codes (RFC 6940 §14.9; 0x15..0x1A from RFC 7851 §9.3). */
+/**
+ * Error codes (RFC 6940 §14.9; 0x15..0x1A from RFC 7851 §9.3). Wireshark names the RFC 7851
+ * errors 101..106 (pre-RFC draft numbers); we send the IANA values.
+ */
 export const ErrorCode = {
   invalid: 0x00,
   forbidden: 0x02,
@@ -157,7 +161,14 @@ export function errorCodeName(code: number): string {
   return ERROR_NAMES[code] ?? `Error_Unknown_0x${code.toString(16)}`;
 }
 
-/** Message extension types (RFC 6940 §14.14; RFC 7851; RFC 7363). 16 bits on the wire. */
+/**
+ * Message extension types (RFC 6940 §14.14; RFC 7851 §9; RFC 7363 §9). 16 bits on the wire.
+ * Decision on a point the sources disagree on: Wireshark's dissector decodes 2 as
+ * self-tuning data and 3 as diagnostic ping (values from the drafts); we follow the IANA
+ * assignments as the spec digest records them (Diagnostic_Ping 0x2, self_tuning_data 0x3).
+ * Wireshark then shows our diagnostic extension under the wrong name but decodes the
+ * message around it.
+ */
 export const MessageExtensionType = {
   invalid: 0,
   expExt: 1,
@@ -237,6 +248,10 @@ export const KindIds = {
   certificateByNode: 0x3,
   accessControlList: 0x4,
   certificateByUser: 0x10,
+  /**
+   * RFC 7374 §10.1 registers REDIR as 0x104 in the IANA table; Wireshark's dissector uses
+   * decimal 104 (0x68). We follow the registry (this node does not implement ReDiR).
+   */
   redir: 0x104,
 } as const;
 

@@ -16,7 +16,7 @@ import {
   getParam,
   parseUri,
 } from '../../../../usages/sip/stack/index.js';
-import { Inbox, crlf, pause, rawTcp, rawUdp } from './net-helpers.js';
+import { Inbox, crlf, pause, rawTcp, rawUdp, waitFor } from './net-helpers.js';
 
 function makeRequest(method: string, target: string, opts: { callId?: string; cseq?: number; fromTag?: string } = {}): SipRequest {
   const req = new SipRequest(method, parseUri(target));
@@ -129,6 +129,8 @@ t.test('INVITE dialog over UDP: 180, 200, ACK (stops the 2xx retransmission), BY
   t.equal(ack.tx, undefined, 'the 2xx ACK has no transaction');
   t.equal(ack.req.get('CSeq'), '10 ACK');
   t.equal(await acked.next(), 1, 'the INVITE transaction saw its ACK');
+  t.equal(uasTx.hasTimer('2xx'), false, 'and stopped retransmitting the 2xx');
+  t.equal(uasTx.hasTimer('L'), true, 'Timer L keeps it to absorb INVITE retransmissions');
 
   const byeTx = a.sendRequest(uacDialog.createRequest('BYE'), dest);
   const bye = (await got.next())!;
@@ -138,8 +140,6 @@ t.test('INVITE dialog over UDP: 180, 200, ACK (stops the 2xx retransmission), BY
   bye.tx!.respond(bye.tx!.createResponse(200));
   t.equal((await byeTx.finalResponse()).status, 200);
   t.equal(uasDialog.state, 'terminated');
-  await pause(700);
-  t.equal(finals.pending, 0, 'no 2xx retransmission reached the UAC after the ACK');
 });
 
 t.test('CANCEL: 200 for the CANCEL, 487 for the INVITE, ACK for the 487', async (t) => {
@@ -160,9 +160,7 @@ t.test('CANCEL: 200 for the CANCEL, 487 for the INVITE, ACK for the 487', async 
   t.equal((await cancelTx.finalResponse()).status, 200);
   t.equal((await cancelled.next())?.method, 'CANCEL');
   t.equal((await inviteTx.finalResponse()).status, 487);
-  t.equal(r.tx!.state === 'completed' || r.tx!.state === 'confirmed', true);
-  await pause(100);
-  t.equal(r.tx!.state, 'confirmed', 'the UAC transaction ACKed the 487');
+  t.ok(await waitFor(() => r.tx!.state === 'confirmed'), 'the UAC transaction ACKed the 487');
   t.equal(await a.cancel(inviteTx, dest), undefined, 'nothing left to cancel');
 });
 
@@ -323,7 +321,7 @@ t.test('TCP: framing errors get a 400 and close the connection; keep-alive gets 
 
   const c = await rawTcp(port);
   c.write('\r\n\r\n');
-  await pause(100);
+  t.ok(await waitFor(() => c.raw.length > 0));
   t.equal(Buffer.concat(c.raw).toString(), '\r\n', 'CRLFCRLF ping answered with CRLF (RFC 5626 §3.5.1)');
   c.write(msg(`SIP/2.0/TCP 127.0.0.1:${c.localPort};branch=z9hG4bKt1`, 'Content-Length: 0\n', 'ok1'));
   const ok = (await c.inbox.next()) as SipResponse;

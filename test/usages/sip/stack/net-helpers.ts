@@ -133,3 +133,13 @@ export async function rawTcp(port: number): Promise<RawTcp> {
 
 /** Waits a little for the event loop (sockets) to settle. */
 export const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `cond` every 10 ms until it holds or `timeoutMs` passes; returns whether it held. */
+export async function waitFor(cond: () => boolean, timeoutMs = 3000): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) return false;
+    await pause(10);
+  }
+  return true;
+}

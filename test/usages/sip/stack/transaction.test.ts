@@ -248,6 +248,10 @@ t.test('INVITE server: 100 Trying after 200 ms, Timer G up to T2, ACK → Confir
   t.equal(matched, tx, 'the ACK for the 486 matches the INVITE transaction');
   matched!.receiveRequest(ack);
   t.equal(tx.state, 'confirmed');
+  const before = h.sent.length;
+  tx.receiveRequest(ack);
+  tx.receiveRequest(inv);
+  t.equal(h.sent.length, before, 'ACK and INVITE retransmissions are absorbed in Confirmed');
   h.clock.runUntil(13_999);
   t.same(h.times(isStatus(486)), [1000, 1500, 2500, 4500, 8500], 'no retransmission once confirmed');
   t.equal(tx.state, 'confirmed');
