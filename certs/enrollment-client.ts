@@ -19,6 +19,7 @@ import { EnrollmentFailure, PKCS10_MEDIA_TYPE, PKIX_CERT_MEDIA_TYPE } from './en
 import { identityPaths, writeFileSafely } from './files.js';
 import { CertificateError } from './identity.js';
 import { buildMultipart, mediaTypeOf } from './multipart.js';
+import { LANDMARK_BIN_FIELD } from './node-id-strategy.js';
 import { expectationsOf, verifyPeerCertificate } from './verify.js';
 
 export type EnrollmentErrorReason =
@@ -153,6 +154,12 @@ export interface EnrollOptions extends HttpsClientOptions {
   nodeIdCount?: number;
   /** Extra form fields for the server's NodeIdStrategy (e.g. a landmark bin). */
   hints?: Record<string, string>;
+  /**
+   * The measured landmark bin (topology/landmarks: `formatBin(binOf(rtts))`, e.g.
+   * "2.0.1:0.1.2"), sent as the form field `landmark-bin` so that a server running the
+   * LandmarkNodeIdStrategy gives a Node-ID with that bin's prefix.
+   */
+  landmarkBin?: string;
   /** Saves the identity there when given (see {@link saveIdentity}). */
   outDir?: string;
   /** Expected overlay name, when the user knows it. */
@@ -183,6 +190,7 @@ export async function enroll(opts: EnrollOptions): Promise<EnrolledIdentity> {
     { name: 'password', data: opts.password },
     ...((opts.nodeIdCount ?? 1) > 1 ? [{ name: 'nodeids', data: String(opts.nodeIdCount) }] : []),
     ...Object.entries(opts.hints ?? {}).map(([name, data]) => ({ name, data })),
+    ...(opts.landmarkBin !== undefined ? [{ name: LANDMARK_BIN_FIELD, data: opts.landmarkBin }] : []),
     { name: 'csr', data: csr, contentType: PKCS10_MEDIA_TYPE, filename: 'csr.der' },
   ];
   const { body, contentType } = buildMultipart(fields);

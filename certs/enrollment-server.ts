@@ -8,7 +8,9 @@
  *    (part type application/pkcs10, DER), Accept: application/pkix-cert → 200 with the DER
  *    certificate (application/pkix-cert), or 403 text/plain with one token:
  *    failed_authentication, username_not_available, Node-IDs_not_available, bad_CSR.
- *    Other form fields (short text) are handed to the NodeIdStrategy as hints.
+ *    Other form fields (short text) are handed to the NodeIdStrategy as hints, e.g.
+ *    `landmark-bin` for topology/landmarks' LandmarkNodeIdStrategy; a strategy refusing a
+ *    hint (NodeIdStrategyError) gets the client a 403 Node-IDs_not_available.
  *
  * Protocol-level refusals: 404 unknown path, 405 wrong method, 406 unacceptable Accept,
  * 413 body over the limit, 415 not multipart/form-data, 400 malformed multipart, 429 when
@@ -25,7 +27,7 @@ import { CONFIG_MEDIA_TYPE, CONFIG_WELL_KNOWN_PATH, type OverlayConfiguration } 
 import { DAY_MS, type OverlayCA, certificateToPem, issueCertificate, privateKeyToPem } from './ca.js';
 import { CsrError, parseCsr } from './csr.js';
 import { MultipartError, type MultipartPart, boundaryOf, mediaTypeOf, parseMultipart } from './multipart.js';
-import { type NodeIdStrategy, RandomNodeIdStrategy, isReservedNodeId } from './node-id-strategy.js';
+import { type NodeIdStrategy, NodeIdStrategyError, RandomNodeIdStrategy, isReservedNodeId } from './node-id-strategy.js';
 import { type RateLimitOptions, TokenBucketLimiter } from './rate-limit.js';
 import type { UserDatabase } from './users.js';
 
@@ -347,7 +349,14 @@ export class EnrollmentServer {
     // A collision with another user's Node-ID is astronomically rare for random ids, but a
     // topology-aware strategy may propose taken ones: retry a few times.
     for (let attempt = 0; attempt < 4; attempt++) {
-      const fresh = this.strategy.assign({ userName, count: want, csrPublicKey, hints });
+      let fresh: Uint8Array[];
+      try {
+        fresh = this.strategy.assign({ userName, count: want, csrPublicKey, hints });
+      } catch (err) {
+        // A strategy refusing the request (e.g. a malformed landmark-bin hint) is a 403.
+        if (err instanceof NodeIdStrategyError) this.refuse('Node-IDs_not_available', `${userName}: ${err.message}`);
+        throw err;
+      }
       if (fresh.length !== want || fresh.some((id) => id.length !== length || isReservedNodeId(id))) {
         throw new Error(`Node-ID strategy returned ${fresh.length} Node-IDs of the wrong count or length`);
       }

@@ -8,6 +8,13 @@
 import type { KeyObject } from 'node:crypto';
 import { type Random, cryptoRandom } from '../src/common/random.js';
 
+/**
+ * The enrollment form field carrying a client's measured landmark bin (landmarks-and-extras
+ * §A.2; sent by certs/enrollment-client.ts EnrollOptions.landmarkBin, honoured by
+ * topology/landmarks' LandmarkNodeIdStrategy), e.g. `landmark-bin=2.0.1:0.1.2`.
+ */
+export const LANDMARK_BIN_FIELD = 'landmark-bin';
+
 export interface NodeIdRequest {
   /** The authenticated user name. */
   userName: string;
@@ -17,6 +24,18 @@ export interface NodeIdRequest {
   csrPublicKey: KeyObject;
   /** Extra enrollment-form fields (name → value), e.g. a measured landmark bin. */
   hints?: Record<string, string>;
+}
+
+/**
+ * Thrown by a strategy that cannot honour a request (e.g. a malformed `landmark-bin` hint):
+ * the enrollment server answers 403 `Node-IDs_not_available` with this message in its log.
+ */
+export class NodeIdStrategyError extends Error {
+  readonly code = 'ERR_RELOAD_NODE_ID_STRATEGY';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'NodeIdStrategyError';
+  }
 }
 
 export interface NodeIdStrategy {

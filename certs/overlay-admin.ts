@@ -57,6 +57,8 @@ export interface InitOverlayOptions {
   operatorUser?: string;
   /** How long the configuration is valid, days (default 365). */
   configurationValidityDays?: number;
+  /** max-message-size, bytes (default {@link DEFAULT_OVERLAY_MAX_MESSAGE_SIZE}). */
+  maxMessageSize?: number;
   clock?: Clock;
   random?: Random;
 }
@@ -71,6 +73,14 @@ export interface Overlay {
   /** config.xml, exact bytes. */
   configurationBytes: Uint8Array;
 }
+
+/**
+ * max-message-size of overlays made by init-overlay. RFC 6940's default (5000 bytes, used
+ * when a document has no such element) is too small for this overlay's own traffic: a
+ * ConfigUpdate carries the whole signed document (each kind-signature holds the signer's
+ * certificate), and Fetch answers and replica Stores carry the certificate of every writer.
+ */
+export const DEFAULT_OVERLAY_MAX_MESSAGE_SIZE = 65_536;
 
 /** Default enrollment URL of a new overlay (IANA port 6084, RFC 6940 §14.2). */
 export const DEFAULT_ENROLLMENT_URL = 'https://localhost:6084/enroll';
@@ -116,6 +126,7 @@ export async function initOverlay(opts: InitOverlayOptions): Promise<Overlay> {
     kindSigners: [operator.nodeId],
     requiredKinds: opts.kinds ?? [],
     landmarks: opts.landmarks ?? [],
+    maxMessageSize: opts.maxMessageSize ?? DEFAULT_OVERLAY_MAX_MESSAGE_SIZE,
   });
   const signer = new Signer(operator);
   const configurationBytes = writeOverlayDocument({ configuration, signer, kindSigner: signer });

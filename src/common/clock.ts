@@ -27,21 +27,37 @@ export const systemClock: Clock = {
   },
 };
 
-interface VirtualTimer {
-  at: number;
-  seq: number;
-  fn: () => void;
-  cancelled: boolean;
+/** A pending timer; it is its own cancel handle (one allocation per timer). */
+class VirtualTimer implements TimerHandle {
+  cancelled = false;
+
+  constructor(
+    readonly at: number,
+    readonly seq: number,
+    readonly fn: () => void,
+  ) {}
+
+  cancel(): void {
+    this.cancelled = true;
+  }
 }
 
 /**
  * A deterministic virtual clock: time advances only when told to, timers fire in order of
  * due time then creation. Used by unit tests and the simulator.
+ *
+ * Timers due later sit in a binary min-heap ordered by (due time, creation); timers set
+ * for "now" (delay 0, the most common case in the node) go to a FIFO queue instead, which
+ * is equivalent: every heap timer due now was created before any of them. Cancelled
+ * timers are discarded lazily when they reach the front.
  */
 export class VirtualClock implements Clock {
   private t: number;
   private seq = 0;
-  private heap: VirtualTimer[] = [];
+  private readonly heap: VirtualTimer[] = [];
+  /** Timers due at exactly `t`, in creation order, from index `head` on. */
+  private nowQueue: VirtualTimer[] = [];
+  private head = 0;
 
   constructor(startMs = Date.UTC(2026, 0, 1)) {
     this.t = startMs;
@@ -56,32 +72,51 @@ export class VirtualClock implements Clock {
   }
 
   setTimeout(fn: () => void, ms: number): TimerHandle {
-    const timer: VirtualTimer = { at: this.t + Math.max(0, ms), seq: this.seq++, fn, cancelled: false };
-    this.push(timer);
-    return { cancel: () => void (timer.cancelled = true) };
+    const timer = new VirtualTimer(ms > 0 ? this.t + ms : this.t, this.seq++, fn);
+    if (timer.at === this.t) this.nowQueue.push(timer);
+    else this.push(timer);
+    return timer;
   }
 
   /** Number of timers not yet fired or cancelled. */
   get pendingTimers(): number {
-    return this.heap.filter((t) => !t.cancelled).length;
+    let n = 0;
+    for (const t of this.heap) if (!t.cancelled) n++;
+    for (let i = this.head; i < this.nowQueue.length; i++) if (!this.nowQueue[i]!.cancelled) n++;
+    return n;
   }
 
   /** Due time of the next live timer, or undefined. */
   nextDue(): number | undefined {
-    while (this.heap.length && this.heap[0]!.cancelled) this.pop();
-    return this.heap[0]?.at;
+    const h = this.heap;
+    while (h.length > 0 && h[0]!.cancelled) this.pop();
+    if (h.length > 0 && h[0]!.at <= this.t) return h[0]!.at;
+    const q = this.nowQueue;
+    while (this.head < q.length && q[this.head]!.cancelled) this.head++;
+    if (this.head < q.length) return this.t;
+    this.resetQueue();
+    return h.length > 0 ? h[0]!.at : undefined;
   }
 
   /** Fires the next timer (advancing time to it). Returns false when none is left. */
   step(): boolean {
-    while (this.heap.length) {
-      const t = this.pop()!;
-      if (t.cancelled) continue;
-      if (t.at > this.t) this.t = t.at;
-      t.fn();
+    for (;;) {
+      const h = this.heap;
+      let timer: VirtualTimer | undefined;
+      if (h.length > 0 && h[0]!.at <= this.t) {
+        timer = this.pop()!;
+      } else if (this.head < this.nowQueue.length) {
+        timer = this.nowQueue[this.head++]!;
+      } else {
+        this.resetQueue();
+        if (h.length === 0) return false;
+        timer = this.pop()!;
+      }
+      if (timer.cancelled) continue;
+      if (timer.at > this.t) this.t = timer.at;
+      timer.fn();
       return true;
     }
-    return false;
   }
 
   /** Advances time by `ms`, firing every timer due on the way. */
@@ -96,19 +131,33 @@ export class VirtualClock implements Clock {
       if (due === undefined || due > until) break;
       this.step();
     }
-    if (until > this.t) this.t = until;
+    if (until > this.t) {
+      this.resetQueue();
+      this.t = until;
+    }
   }
 
-  private push(t: VirtualTimer): void {
+  /** The now-queue is empty: drop its storage (time may advance). */
+  private resetQueue(): void {
+    if (this.head >= this.nowQueue.length && this.nowQueue.length > 0) {
+      this.nowQueue = [];
+      this.head = 0;
+    }
+  }
+
+  private push(timer: VirtualTimer): void {
     const h = this.heap;
-    h.push(t);
-    let i = h.length - 1;
+    let i = h.length;
+    h.push(timer);
+    // Sift up with a hole: move parents down until the timer's place is found.
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (less(h[p]!, h[i]!)) break;
-      [h[p], h[i]] = [h[i]!, h[p]!];
+      const parent = h[p]!;
+      if (parent.at < timer.at || (parent.at === timer.at && parent.seq < timer.seq)) break;
+      h[i] = parent;
       i = p;
     }
+    h[i] = timer;
   }
 
   private pop(): VirtualTimer | undefined {
@@ -116,24 +165,29 @@ export class VirtualClock implements Clock {
     if (h.length === 0) return undefined;
     const top = h[0]!;
     const last = h.pop()!;
-    if (h.length) {
-      h[0] = last;
+    const n = h.length;
+    if (n > 0) {
+      // Sift down with a hole from the root.
       let i = 0;
       for (;;) {
         const l = 2 * i + 1;
+        if (l >= n) break;
         const r = l + 1;
-        let m = i;
-        if (l < h.length && less(h[l]!, h[m]!)) m = l;
-        if (r < h.length && less(h[r]!, h[m]!)) m = r;
-        if (m === i) break;
-        [h[m], h[i]] = [h[i]!, h[m]!];
-        i = m;
+        let c = l;
+        let child = h[l]!;
+        if (r < n) {
+          const right = h[r]!;
+          if (right.at < child.at || (right.at === child.at && right.seq < child.seq)) {
+            c = r;
+            child = right;
+          }
+        }
+        if (last.at < child.at || (last.at === child.at && last.seq < child.seq)) break;
+        h[i] = child;
+        i = c;
       }
+      h[i] = last;
     }
     return top;
   }
-}
-
-function less(a: VirtualTimer, b: VirtualTimer): boolean {
-  return a.at < b.at || (a.at === b.at && a.seq < b.seq);
 }

@@ -11,7 +11,9 @@
  * - **Reliability**: the Simple Reliability sender of the UDP link (src/link/reliability.ts)
  *   runs unchanged — stop-and-wait, RTO 500 ms then RFC 6298, retransmission with doubling
  *   and new sequence numbers, five transmissions, the failure hint, the 10 ms gap — so
- *   failure detection in the simulator behaves as on a real datagram link.
+ *   failure detection in the simulator behaves as on a real datagram link. The option
+ *   `reliability: 'stream'` models a TLS/TCP link with the framed header instead (pipelined,
+ *   ordered, acks as RTT samples, failure hint after max(RTO, 1 s) without an ack).
  * - **Dead hosts**: `kill(address)` crashes an endpoint (no callbacks, nothing leaves or
  *   reaches it); `partition(address)` / `heal(address)` cut it off and reconnect it. Peers
  *   are not told: their sends time out after the SR schedule (0, RTO, 3, 7, 15·RTO; rejected
@@ -34,13 +36,14 @@ import type { Clock } from '../common/clock.js';
 import type { Random } from '../common/random.js';
 import { ACK_FRAME_SIZE, DATA_FRAME_OVERHEAD } from '../wire/framing.js';
 import { MutableLinkStats, addressKey, guarded, nextConnectionId, reportError, reportOversizedThenClose } from './common.js';
-import { type RtoOptions, RttEstimator, StopAndWaitSender } from './reliability.js';
+import { type RtoOptions, RttEstimator, StopAndWaitSender, StreamSender } from './reliability.js';
 import {
   type Connection,
   type LinkAddress,
   type LinkHandlers,
   LinkError,
   type LinkErrorReason,
+  type LinkHint,
   type Transport,
   type TransportOptions,
 } from './types.js';
@@ -215,6 +218,18 @@ export interface MemoryTransportOptions extends Omit<TransportOptions, 'clock'>,
   certificate?: Uint8Array;
   /** Judges a peer's certificate (as the TLS link does); throws to refuse the peer. */
   verifyPeer?(der: Uint8Array): void;
+  /**
+   * 'simple' (default): the Simple Reliability stop-and-wait sender of a datagram link
+   * (DTLS-UDP-SR). 'stream': a TLS/TCP link with the framed header (TLS-TCP-FH-NO-ICE) —
+   * messages pipelined and delivered in order, framing acks only measure RTT, and a frame
+   * unacked for max(RTO, `failureFloorMs`) raises 'suspect' ({@link StreamSender}). The
+   * simulator uses 'stream', the overlay's default link protocol (TLS).
+   */
+  reliability?: 'simple' | 'stream';
+  /** Stream mode: see StreamSender. @default STREAM_FAILURE_FLOOR_MS (1000) */
+  failureFloorMs?: number;
+  /** Stream mode: see StreamSender. @default STREAM_FAILURE_HOLD_MS (30 000) */
+  failureHoldMs?: number;
 }
 
 export class MemoryTransport implements Transport {
@@ -347,7 +362,7 @@ export class MemoryConnection implements Connection {
   readonly transport = 'memory' as const;
   readonly stats = new MutableLinkStats();
   private readonly rtt: RttEstimator;
-  private readonly sender: StopAndWaitSender;
+  private readonly sender: StopAndWaitSender | StreamSender;
   private peer: MemoryConnection | undefined;
   private cert: Uint8Array | undefined;
   private isOpen = true;
@@ -370,25 +385,41 @@ export class MemoryConnection implements Connection {
     const o = owner.options;
     this.rtt = new RttEstimator(o);
     const network = owner.network;
-    this.sender = new StopAndWaitSender({
-      clock: owner.clock,
-      rtt: this.rtt,
-      stats: this.stats,
-      remote,
-      ...(o.maxTransmissions === undefined ? {} : { maxTransmissions: o.maxTransmissions }),
-      ...(o.ackGapMs === undefined ? {} : { ackGapMs: o.ackGapMs }),
-      ...(o.maxQueue === undefined ? {} : { maxQueue: o.maxQueue }),
-      transmit: (sequence, message) => {
-        const bytes = DATA_FRAME_OVERHEAD + message.length;
-        this.stats.bytesSent += bytes;
-        network.carry(this.local, this.remote, bytes, true, () => this.arrive(sequence, message));
-      },
-      hint: (hint) => {
-        const h = owner.handlers.onLinkHint;
-        if (h) guarded(owner.handlers, 'onLinkHint', () => h.call(owner.handlers, this, hint));
-      },
-      giveUp: (error) => this.shut(error.message, 'closed', false),
-    });
+    const transmit = (sequence: number, message: Uint8Array): void => {
+      const bytes = DATA_FRAME_OVERHEAD + message.length;
+      this.stats.bytesSent += bytes;
+      network.carry(this.local, this.remote, bytes, true, () => this.arrive(sequence, message));
+    };
+    const hint = (h: LinkHint): void => {
+      const onHint = owner.handlers.onLinkHint;
+      if (onHint) guarded(owner.handlers, 'onLinkHint', () => onHint.call(owner.handlers, this, h));
+    };
+    const giveUp = (error: LinkError): void => this.shut(error.message, 'closed', false);
+    this.sender =
+      o.reliability === 'stream'
+        ? new StreamSender({
+            clock: owner.clock,
+            rtt: this.rtt,
+            stats: this.stats,
+            remote,
+            ...(o.failureFloorMs === undefined ? {} : { failureFloorMs: o.failureFloorMs }),
+            ...(o.failureHoldMs === undefined ? {} : { failureHoldMs: o.failureHoldMs }),
+            transmit,
+            hint,
+            giveUp,
+          })
+        : new StopAndWaitSender({
+            clock: owner.clock,
+            rtt: this.rtt,
+            stats: this.stats,
+            remote,
+            ...(o.maxTransmissions === undefined ? {} : { maxTransmissions: o.maxTransmissions }),
+            ...(o.ackGapMs === undefined ? {} : { ackGapMs: o.ackGapMs }),
+            ...(o.maxQueue === undefined ? {} : { maxQueue: o.maxQueue }),
+            transmit,
+            hint,
+            giveUp,
+          });
   }
 
   get open(): boolean {

@@ -7,6 +7,9 @@
  *   most one unacknowledged message, retransmission after the RTO with doubling and a new
  *   sequence number each time, five transmissions in total, the failure hint, and a 10 ms
  *   pause after each ack. UDP and the in-memory link run it; TLS/TCP only use the first two.
+ * - {@link StreamSender}: the framed-header rules of a TLS/TCP link for a link without a
+ *   socket (the in-memory link's stream mode): pipelined, acks as RTT samples and failure
+ *   detection only.
  *
  * Everything is driven by the injected Clock (monotonic time, timers).
  */
@@ -22,6 +25,8 @@ import {
   SR_FAILURE_HINT_TRANSMISSION,
   SR_INITIAL_RTO_MS,
   SR_MAX_TRANSMISSIONS,
+  STREAM_FAILURE_FLOOR_MS,
+  STREAM_FAILURE_HOLD_MS,
 } from './constants.js';
 import { type LinkAddress, LinkError, type LinkHint } from './types.js';
 
@@ -330,5 +335,123 @@ export class StopAndWaitSender {
       return;
     }
     this.transmitCurrent();
+  }
+}
+
+/** Options of the stream-link sender. */
+export interface StreamSenderOptions {
+  clock: Clock;
+  rtt: RttEstimator;
+  stats: MutableLinkStats;
+  remote: LinkAddress;
+  /** A frame unacked for max(RTO, this) raises the 'suspect' hint, ms. @default STREAM_FAILURE_FLOOR_MS */
+  failureFloorMs?: number;
+  /** Unacknowledged traffic this old gives the link up, ms. @default STREAM_FAILURE_HOLD_MS */
+  failureHoldMs?: number;
+  /** Puts one data frame on the link (delivery is ordered and reliable, as over TCP). */
+  transmit(sequence: number, message: Uint8Array): void;
+  hint(hint: LinkHint): void;
+  giveUp(error: LinkError): void;
+}
+
+/**
+ * The sender of a TLS/TCP link with the framed header (RFC 6940 §6.6.3.2, FH): messages go
+ * out at once, pipelined, and TCP keeps them in order; framing acks only give RTT samples,
+ * and the RTO is a failure threshold, not a retransmission timer — a frame unacked for
+ * max(RTO, floor) raises 'suspect', and unacknowledged traffic `failureHoldMs` old gives the
+ * link up. The same rules as src/link/stream.ts, for links without a socket (the memory link
+ * in its stream mode). One failure timer per link at most.
+ */
+export class StreamSender {
+  private nextSequence = 0;
+  /** Sequence → send time of frames not yet acked, oldest first. */
+  private readonly unacked = new Map<number, number>();
+  private timer: TimerHandle | undefined;
+  private suspected = false;
+  private failure: LinkError | undefined;
+  private readonly floorMs: number;
+  private readonly holdMs: number;
+
+  constructor(private readonly o: StreamSenderOptions) {
+    this.floorMs = o.failureFloorMs ?? STREAM_FAILURE_FLOOR_MS;
+    this.holdMs = o.failureHoldMs ?? STREAM_FAILURE_HOLD_MS;
+  }
+
+  /** Frames sent and not yet acknowledged. */
+  get outstanding(): number {
+    return this.unacked.size;
+  }
+
+  get suspect(): boolean {
+    return this.suspected;
+  }
+
+  /** Resolves once the frame is handed to the link (TCP write semantics). */
+  send(message: Uint8Array): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    const sequence = this.nextSequence;
+    this.nextSequence = (sequence + 1) >>> 0;
+    this.unacked.set(sequence, this.o.clock.monotonic());
+    this.o.stats.dataFramesSent += 1;
+    this.o.stats.messagesSent += 1;
+    this.arm();
+    this.o.transmit(sequence, message);
+    return Promise.resolve();
+  }
+
+  onAck(ackSequence: number): void {
+    if (this.failure) return;
+    const sent = this.unacked.get(ackSequence);
+    if (sent === undefined) return;
+    this.o.rtt.sample(this.o.clock.monotonic() - sent);
+    // Ordered delivery: an ack for `ackSequence` covers every earlier frame.
+    for (const s of this.unacked.keys()) {
+      this.unacked.delete(s);
+      if (s === ackSequence) break;
+    }
+    if (this.suspected) {
+      this.suspected = false;
+      this.o.hint('restored');
+    }
+    this.timer?.cancel();
+    this.timer = undefined;
+    this.arm();
+  }
+
+  fail(error: LinkError): void {
+    if (this.failure) return;
+    this.failure = error;
+    this.timer?.cancel();
+    this.timer = undefined;
+    this.unacked.clear();
+  }
+
+  private arm(): void {
+    if (this.timer || this.failure) return;
+    const oldest = this.unacked.values().next();
+    if (oldest.done) return;
+    const threshold = this.suspected ? this.holdMs : Math.max(this.o.rtt.rto, this.floorMs);
+    const due = oldest.value + threshold - this.o.clock.monotonic();
+    this.timer = this.o.clock.setTimeout(() => this.check(), Math.max(0, due));
+  }
+
+  private check(): void {
+    this.timer = undefined;
+    if (this.failure) return;
+    const oldest = this.unacked.values().next();
+    if (oldest.done) return;
+    const age = this.o.clock.monotonic() - oldest.value;
+    if (age >= this.holdMs) {
+      const error = new LinkError(`link failed: no framing ack for ${Math.round(age)} ms`, { reason: 'timeout', remote: this.o.remote });
+      this.fail(error);
+      this.o.giveUp(error);
+      return;
+    }
+    if (!this.suspected && age >= Math.max(this.o.rtt.rto, this.floorMs)) {
+      this.suspected = true;
+      this.o.hint('suspect');
+      if (this.failure) return;
+    }
+    this.arm();
   }
 }

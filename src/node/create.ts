@@ -24,6 +24,8 @@ import type { DataModel } from '../wire/constants.js';
 import { ReloadNode, type TransportSpec } from './node.js';
 import { type OverlayParameters, overlayParameters } from './parameters.js';
 import { type UsagePlugin, installUsages } from './usage.js';
+import type { DiagnosticsOptions } from './diagnostics.js';
+import { ConfigurationHolder } from './configuration.js';
 
 export interface ListenSpec {
   kind: TransportKind;
@@ -33,6 +35,8 @@ export interface ListenSpec {
 
 export interface NodeOptions {
   config: OverlayConfiguration;
+  /** The signed document bytes of `config` (enables ConfigUpdate in both directions). */
+  configBytes?: Uint8Array;
   credentials: Credentials;
   /** The private key again, for TLS. */
   privateKey: KeyObject;
@@ -50,6 +54,8 @@ export interface NodeOptions {
   /** Transport kind used to reach bootstrap nodes (default: tls, or the first listen kind). */
   bootstrapKind?: TransportKind;
   usages?: UsagePlugin[];
+  /** RFC 7851 diagnostics policy (default: every enrolled node may read every Kind). */
+  diagnostics?: DiagnosticsOptions;
   /** Topology parameter overrides (tests use short CHORD intervals). */
   topologyParams?: Record<string, unknown>;
   params?: Partial<OverlayParameters>;
@@ -183,10 +189,23 @@ export function createNode(o: NodeOptions): ReloadNode {
     },
     role,
     firstNode: o.firstNode ?? false,
+    ...(o.configBytes
+      ? {
+          configuration: new ConfigurationHolder(
+            { bytes: o.configBytes, configuration: c },
+            kinds,
+            params,
+            (k, conf) => registerConfiguredKinds(k, conf, log),
+            clock,
+            log,
+          ),
+        }
+      : {}),
     clock,
     random: o.random ?? cryptoRandom,
     log,
     usages,
+    ...(o.diagnostics ? { diagnostics: o.diagnostics } : {}),
   });
   return node;
 }
@@ -200,6 +219,7 @@ export async function createNodeFromIdentity(
   const node = createNode({
     ...o,
     config: identity.config,
+    configBytes: identity.configurationBytes,
     credentials: identity.credentials,
     privateKey: identity.privateKey,
     rootCerts: identity.rootCerts,

@@ -12,12 +12,13 @@ import type { LinkEntry } from '../routing/connection-table.js';
 import { type IncomingRequest, type HandlerResult, type RequestOptions, Router } from '../routing/router.js';
 import type { Credentials } from '../security/credentials.js';
 import { Signer } from '../security/signer.js';
+import type { SignatureScheme } from '../security/signature-scheme.js';
 import type { CertificateStore } from '../security/trust.js';
 import type { TopologyFactory, TopologyHost, TopologyPlugin } from '../../topology/plugin.js';
 import { type AppAttachReqAns, type AttachReqAns, type IceCandidate, type IpAddressPort } from '../wire/attach.js';
 import { decodeBody, encodeBody } from '../wire/body.js';
 import { bytesEqual, toHex, utf8 } from '../wire/codec.js';
-import { CandType, ErrorCode, MessageCode, OverlayLinkType } from '../wire/constants.js';
+import { CandType, CertificateType, ErrorCode, MessageCode, MessageExtensionType, OverlayLinkType } from '../wire/constants.js';
 import type { Destination } from '../wire/destination.js';
 import { compareIds, isWildcardNodeId } from '../wire/ids.js';
 import type { ProbeInformation } from '../wire/probe.js';
@@ -29,12 +30,18 @@ import type {
   StoreAns,
   StoreKindData,
   StoreReq,
+  StoredData,
   StoredDataSpecifier,
 } from '../wire/storage.js';
 import type { KindRegistry } from '../storage/kinds.js';
 import type { DataStore } from '../storage/store.js';
 import { type OverlayParameters, overlayHashOf } from './parameters.js';
+import type { ConfigurationHolder } from './configuration.js';
+import { REPLICA_MESSAGE_OVERHEAD_BYTES, splitReplicaStore } from './replica-split.js';
+import { findSigner } from '../security/verifier.js';
+import type { GenericCertificate } from '../wire/security-block.js';
 import type { FetchResult, ResourceRef, StoreOptions, UsageApi, UsagePlugin } from './usage.js';
+import { type DiagnosticsOptions, NodeDiagnostics } from './diagnostics.js';
 import { type ValueToStore, signValues, verifyFetched } from './data.js';
 import { resourceIdOf } from '../wire/ids.js';
 
@@ -77,6 +84,15 @@ export interface ReloadNodeInit {
   attachTimeoutMs?: number;
   /** Usages to start once joined (their Kinds must already be in `kinds`). */
   usages?: UsagePlugin[];
+  /** RFC 7851 diagnostics: who may read what (default: every enrolled node, everything). */
+  diagnostics?: DiagnosticsOptions;
+  /** The configuration document in force, for ConfigUpdate (absent: ConfigUpdate refused). */
+  configuration?: ConfigurationHolder;
+  /**
+   * How this node makes signature values (default node:crypto). Only the simulator's
+   * explicitly reported cheap mode sets another (its CertificateStore checks with the same).
+   */
+  signatures?: SignatureScheme;
 }
 
 export type NodeEvent =
@@ -103,6 +119,8 @@ export class ReloadNode {
   readonly log: Logger;
   readonly storage: DataStore;
   readonly kinds: KindRegistry;
+  /** RFC 7851 diagnostics: answers Diagnostic_Ping and PathTrack; diag ping / path-track. */
+  readonly diagnostics: NodeDiagnostics;
   topology!: TopologyPlugin;
 
   private readonly transports = new Map<TransportKind, Transport>();
@@ -121,7 +139,7 @@ export class ReloadNode {
     this.log = init.log ?? silentLogger;
     this.storage = init.storage;
     this.kinds = init.kinds;
-    this.signer = new Signer(init.credentials);
+    this.signer = new Signer(init.credentials, init.signatures);
     this.nodeId = this.signer.nodeId;
     this.startedAt = init.clock.monotonic();
     this.router = new Router({
@@ -133,10 +151,18 @@ export class ReloadNode {
       random: init.random,
       isPeer: init.role === 'peer',
       log: this.log,
-      knownExtensions: init.knownExtensions ?? new Set(),
+      // RFC 7851 Diagnostic_Ping is understood (even if a sender marks it critical).
+      knownExtensions: new Set([...(init.knownExtensions ?? []), MessageExtensionType.diagnosticPing]),
     });
     this.router.handler = (req) => this.dispatch(req);
+    this.diagnostics = new NodeDiagnostics(this, init.diagnostics);
     this.router.onLinkBound = (entry) => this.linkBound(entry);
+    this.router.onStaleConfiguration = (nodeId) => this.sendConfigUpdate(nodeId);
+  }
+
+  /** The usages this node runs (e.g. for their status sections). */
+  get usages(): readonly UsagePlugin[] {
+    return this.init.usages ?? [];
   }
 
   get isPeer(): boolean {
@@ -250,6 +276,28 @@ export class ReloadNode {
     const target = addOne(this.nodeId);
     const apId = await this.attach({ type: 'resource', id: target }, [], true, entry);
     return apId;
+  }
+
+  /**
+   * Opens (or reuses) a direct link to the node listening at `address` and resolves with its
+   * Node-ID once the link is bound — by the certificate the link shows, else by a signed
+   * Ping to the wildcard Node-ID over the link (RFC 6940 §6.5.3), as with a bootstrap node.
+   * For contacts known by address: landmark RTT measurements and the simulator's (labelled)
+   * bulk wiring. The link is not added to any routing table by itself.
+   */
+  async connect(kind: TransportKind, address: LinkAddress): Promise<Uint8Array> {
+    if (this.state !== 'running') throw new ReloadError(ErrorCode.notFound, 'node is not running');
+    const conn = await this.transport(kind).connect(address);
+    const entry = this.router.table.byConnectionId(conn.id) ?? this.router.linkUp(conn, this.certificateNodeId(conn));
+    if (entry.nodeId) return entry.nodeId;
+    const ans = await this.router.request(
+      [{ type: 'node', id: wildcard(this.params.nodeIdLength) }],
+      MessageCode.pingReq,
+      encodeBody(MessageCode.pingReq, { padding: new Uint8Array(0) }, this.kinds),
+      { viaLink: entry, anyResponder: true },
+    );
+    if (!entry.nodeId) this.router.bindLink(entry, ans.from);
+    return ans.from;
   }
 
   /** Leaves the overlay cleanly (Leave to neighbours), then stops. */
@@ -438,11 +486,19 @@ export class ReloadNode {
     switch (code) {
       case MessageCode.pingReq:
         decodeBody(MessageCode.pingReq, body, this.kinds);
-        return this.answer(MessageCode.pingAns, { responseId: this.random.u64(), time: BigInt(this.clock.now()) });
+        return this.diagnostics.answerPing(req, this.answer(MessageCode.pingAns, { responseId: this.random.u64(), time: BigInt(this.clock.now()) }));
+      case MessageCode.pathTrackReq:
+        return this.diagnostics.handlePathTrack(req);
       case MessageCode.attachReq:
         return this.handleAttach(req, decodeBody(MessageCode.attachReq, body, this.kinds));
       case MessageCode.appAttachReq:
         return this.handleAppAttach(req, decodeBody(MessageCode.appAttachReq, body, this.kinds));
+      case MessageCode.configUpdateReq: {
+        const holder = this.init.configuration;
+        if (!holder) throw ReloadError.forbidden('this node holds no configuration document');
+        holder.handle(decodeBody(MessageCode.configUpdateReq, body, this.kinds));
+        return this.answer(MessageCode.configUpdateAns, {});
+      }
       case MessageCode.probeReq:
         return this.handleProbe(decodeBody(MessageCode.probeReq, body, this.kinds).requestedInfo);
       case MessageCode.storeReq:
@@ -603,13 +659,80 @@ export class ReloadNode {
 
   /** Sends our copy of a resource to `nodeId` as a replica (or migration) Store. */
   async replicate(nodeId: Uint8Array, resourceId: Uint8Array, replicaNumber: number): Promise<void> {
+    // One replication of a resource to a peer at a time: a snapshot sent in several parts
+    // must not interleave with the next one (a stale part would set a Kind's generation
+    // counter back). A request while one runs is coalesced into one more run, which
+    // exports the then current state.
+    const key = `${toHex(nodeId)}/${toHex(resourceId)}`;
+    const running = this.replicaRuns.get(key);
+    if (running) {
+      running.again = true;
+      running.replicaNumber = replicaNumber;
+      return running.done;
+    }
+    const run = { again: false, replicaNumber, done: Promise.resolve() };
+    run.done = (async () => {
+      try {
+        do {
+          run.again = false;
+          await this.sendReplica(nodeId, resourceId, run.replicaNumber);
+        } while (run.again);
+      } finally {
+        this.replicaRuns.delete(key);
+      }
+    })();
+    this.replicaRuns.set(key, run);
+    return run.done;
+  }
+
+  private readonly replicaRuns = new Map<string, { again: boolean; replicaNumber: number; done: Promise<void> }>();
+
+  private async sendReplica(nodeId: Uint8Array, resourceId: Uint8Array, replicaNumber: number): Promise<void> {
     const exported = this.storage.exportWithCertificates(resourceId);
     if (!exported || exported.kindData.length === 0) return;
-    const req: StoreReq = { resource: resourceId, replicaNumber, kindData: exported.kindData };
     // The values keep their writers' signatures: carry those certificates (RFC 6940 §6.3.4).
-    await this.router.request([{ type: 'node', id: nodeId }], MessageCode.storeReq, encodeBody(MessageCode.storeReq, req, this.kinds), {
-      certificates: exported.certificates,
-    });
+    // A resource with many signers is sent as several StoreReqs within max-message-size,
+    // in Kind order, one after the other (replica-split.ts).
+    const certs: GenericCertificate[] = exported.certificates.map((c) => ({ type: CertificateType.x509, certificate: c }));
+    const certificateOf = (_kind: number, v: StoredData): Uint8Array | undefined => {
+      if (!v.signature) return undefined;
+      try {
+        return findSigner(v.signature.identity, certs, this.init.certificates).certificate.der;
+      } catch {
+        return undefined;
+      }
+    };
+    const own = this.signer.credentials.certificate.der.length + 3;
+    const budget = this.params.maxMessageSize - REPLICA_MESSAGE_OVERHEAD_BYTES - own;
+    const parts = splitReplicaStore(this.kinds, resourceId, replicaNumber, exported.kindData, certificateOf, budget);
+    for (const part of parts) {
+      const req: StoreReq = { resource: resourceId, replicaNumber, kindData: part.kindData };
+      await this.router.request([{ type: 'node', id: nodeId }], MessageCode.storeReq, encodeBody(MessageCode.storeReq, req, this.kinds), {
+        certificates: part.certificates,
+      });
+    }
+  }
+
+  private readonly configUpdatesSent = new Map<string, number>();
+
+  /**
+   * Sends our configuration to a node that uses an older one (RFC 6940 §6.3.2.1), at most
+   * once a minute per node; its header carries sequence 65535, which is always accepted.
+   */
+  private async sendConfigUpdate(nodeId: Uint8Array): Promise<void> {
+    const holder = this.init.configuration;
+    if (!holder || this.state !== 'running') return;
+    const key = toHex(nodeId);
+    const now = this.clock.monotonic();
+    if ((this.configUpdatesSent.get(key) ?? -Infinity) > now - 60_000) return;
+    this.configUpdatesSent.set(key, now);
+    const body = encodeBody(MessageCode.configUpdateReq, holder.update(), this.kinds);
+    try {
+      await this.router.request([{ type: 'node', id: nodeId }], MessageCode.configUpdateReq, body, { configurationSequence: 0xffff });
+      this.log.info('sent the current configuration to a node with an older one', { node: key });
+    } catch (err) {
+      this.log.debug('ConfigUpdate failed', { node: key, error: (err as Error).message });
+    }
   }
 
   // ------------------------------------------------------------ public API
@@ -623,13 +746,17 @@ export class ReloadNode {
     return this.router.request(destinations, code, body, opts);
   }
 
-  /** Store (RFC 6940 §7.4.1): the values must already be signed (see storage helpers). */
-  async store(resourceId: Uint8Array, kindData: StoreKindData[]): Promise<StoreAns> {
+  /**
+   * Store (RFC 6940 §7.4.1): the values must already be signed (see storage helpers).
+   * `opts.signer` signs the StoreReq as another local identity (see storeValues `as`).
+   */
+  async store(resourceId: Uint8Array, kindData: StoreKindData[], opts: RequestOptions = {}): Promise<StoreAns> {
     const req: StoreReq = { resource: resourceId, replicaNumber: 0, kindData };
     const ans = await this.router.request(
       [{ type: 'resource', id: resourceId }],
       MessageCode.storeReq,
       encodeBody(MessageCode.storeReq, req, this.kinds),
+      opts,
     );
     return decodeBody(MessageCode.storeAns, ans.body, this.kinds);
   }
@@ -707,7 +834,10 @@ export class ReloadNode {
     return t;
   }
 
-  /** Signs and stores values of one Kind (RFC 6940 §7.4.1). */
+  /**
+   * Signs and stores values of one Kind (RFC 6940 §7.4.1). With `opts.as`, the values and
+   * the StoreReq are signed with those credentials instead of the node's own.
+   */
   async storeValues(resource: ResourceRef, kind: number, values: ValueToStore[], opts: StoreOptions = {}): Promise<StoreAns> {
     const resourceId = this.resolve(resource);
     const def = this.kinds.get(kind);
@@ -715,8 +845,19 @@ export class ReloadNode {
     for (const v of values) {
       if (v.model !== def.dataModel) throw new ReloadError(ErrorCode.invalidMessage, `Kind ${kind} is ${def.dataModel}, value is ${v.model}`);
     }
-    const data = signValues(this.signer, resourceId, kind, values, this.storageTime(resourceId, kind), opts.lifetimeS);
-    return this.store(resourceId, [{ kind, generationCounter: opts.generation ?? 0n, values: data }]);
+    const signer = opts.as ? this.signerFor(opts.as) : this.signer;
+    const data = signValues(signer, resourceId, kind, values, this.storageTime(resourceId, kind), opts.lifetimeS);
+    return this.store(resourceId, [{ kind, generationCounter: opts.generation ?? 0n, values: data }], opts.as ? { signer } : {});
+  }
+
+  private readonly localSigners = new WeakMap<Credentials, Signer>();
+
+  /** A Signer for another identity this process holds (one per Credentials object). */
+  private signerFor(credentials: Credentials): Signer {
+    if (credentials === this.signer.credentials) return this.signer;
+    let s = this.localSigners.get(credentials);
+    if (!s) this.localSigners.set(credentials, (s = new Signer(credentials, this.init.signatures)));
+    return s;
   }
 
   /** Fetches one Kind and verifies every value (RFC 6940 §7.4.2). */
@@ -764,6 +905,12 @@ export class ReloadNode {
         return { from, candidates: answer.candidates };
       },
       registerApplication: (id, endpoint) => this.registerApplication(id, endpoint),
+      tlsCredentials: () => ({
+        certificate: this.signer.credentials.certificate.der,
+        privateKey: this.signer.credentials.privateKey,
+        ca: this.init.certificates.policy.rootCerts,
+      }),
+      checkCertificate: (der) => this.init.certificates.check(der),
       on: (l) => this.on(l),
       knownPeers: () => {
         const s = this.topology?.snapshot();

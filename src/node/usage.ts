@@ -19,10 +19,13 @@
  * };
  * ```
  */
+import type { KeyObject } from 'node:crypto';
+import type { CertificateIdentity } from '../../certs/identity.js';
 import type { Clock } from '../common/clock.js';
 import type { Logger } from '../common/log.js';
 import { type KindDefinition, KindRegistrationError, type KindRegistry } from '../storage/kinds.js';
 import type { AccessPolicy, PolicyRegistry } from '../storage/policies.js';
+import type { Credentials } from '../security/credentials.js';
 import type { IceCandidate } from '../wire/attach.js';
 import type { Destination } from '../wire/destination.js';
 import type { FindAns, StatAns, StoreAns, StoredDataSpecifier } from '../wire/storage.js';
@@ -37,6 +40,13 @@ export interface StoreOptions {
   lifetimeS?: number;
   /** Expected generation counter (0 = don't check). */
   generation?: bigint;
+  /**
+   * Store as another identity this process holds: the values and the StoreReq are signed
+   * with these credentials (default: the node's own). For Kinds whose policy names the
+   * writer, e.g. a SIP front end registering its users' AORs under USER-NODE-MATCH
+   * (RFC 7904 §3.3), with the dictionary key being that identity's Node-ID.
+   */
+  as?: Credentials;
 }
 
 export interface FetchResult {
@@ -71,6 +81,19 @@ export interface UsageApi {
   appAttach(destinations: Destination[], applicationId: number, candidates?: IceCandidate[]): Promise<{ from: Uint8Array; candidates: IceCandidate[] }>;
   /** Answers AppAttach requests for an Application-ID. */
   registerApplication(applicationId: number, endpoint: ApplicationEndpoint): void;
+  /**
+   * This node's certificate (DER) and private key, and the overlay's trust anchors (DER;
+   * empty for an overlay of self-signed certificates), for a usage's own mutually
+   * authenticated TLS connections, e.g. SIP after AppAttach (RFC 7904 §5.1).
+   */
+  tlsCredentials(): { certificate: Uint8Array; privateKey: KeyObject; ca: readonly Uint8Array[] };
+  /**
+   * Checks a certificate against the overlay's trust policy (chain to a root-cert or bound
+   * self-signed, validity, bad-node list) and returns its identity (Node-IDs, user name);
+   * throws CertificateError otherwise. E.g. to check that the peer of an application
+   * connection is the node it AppAttached to.
+   */
+  checkCertificate(der: Uint8Array): CertificateIdentity;
   /** Node events (links, joined, left). Returns an unsubscribe function. */
   on(listener: (e: NodeEvent) => void): () => void;
   /** The peers this node knows (neighbors and fingers), for proximity-aware choices. */
@@ -88,6 +111,32 @@ export interface UsagePlugin {
   start?(api: UsageApi): void | Promise<void>;
   /** Called before the node leaves or stops. */
   stop?(): void | Promise<void>;
+  /**
+   * What this usage shows on the node's status page (`reload-node start --status`), called
+   * on every refresh (keep it cheap). Plain JSON values; see {@link UsageStatus}.
+   */
+  status?(): UsageStatus | Promise<UsageStatus>;
+}
+
+/**
+ * A usage's section of the status page. `conferences` has a fixed shape the page draws as
+ * the conferences this peer serves as a focus, with their rosters (the DisCo usage fills
+ * it); every other field is shown as a key/value table under the usage's name.
+ */
+export interface UsageStatus {
+  /** Section title (default: the usage name). */
+  title?: string;
+  /** Conferences this peer serves as a focus. */
+  conferences?: ConferenceStatus[];
+  [field: string]: unknown;
+}
+
+export interface ConferenceStatus {
+  /** The conference URI, e.g. sip:team@overlay.example. */
+  uri: string;
+  /** Roster: the participants currently in the conference. */
+  roster: { user: string; state?: string; [field: string]: unknown }[];
+  [field: string]: unknown;
 }
 
 export class UsageLoadError extends Error {
@@ -128,8 +177,16 @@ export function installUsages(
       continue;
     }
     for (const k of u.kinds ?? []) {
+      // A Kind the overlay configuration also defines (e.g. ACCESS-CONTROL-LIST in a
+      // kind-block): the configuration's max-count / max-size govern the overlay (RFC 6940
+      // §11.1); the usage must still agree on the data model and policy.
+      const configured = into.kinds.get(k.id);
+      const limits =
+        configured?.source === 'config'
+          ? { maxCount: configured.maxCount, maxSize: configured.maxSize, ...(configured.maxNodeMultiple !== undefined ? { maxNodeMultiple: configured.maxNodeMultiple } : {}) }
+          : {};
       try {
-        into.kinds.register({ ...k, source: u.name });
+        into.kinds.register({ ...k, ...limits, source: u.name });
       } catch (err) {
         const why = err instanceof KindRegistrationError ? `${err.reason}: ${err.message}` : (err as Error).message;
         throw new UsageLoadError(u.name, `Kind ${k.id ?? '?'} refused (${why})`, { cause: err });

@@ -6,7 +6,13 @@
  * Lists in place of a Node-ID it cannot name, and expands when the response comes back.
  */
 import type { Connection } from '../link/types.js';
-import { toHex } from '../wire/codec.js';
+/**
+ * Map key of a Node-ID: its bytes as a Latin-1 string (one native call, no hex digits —
+ * these lookups run for every message routed).
+ */
+function keyOf(id: Uint8Array): string {
+  return String.fromCharCode.apply(null, id as unknown as number[]);
+}
 
 export interface LinkEntry {
   connection: Connection;
@@ -54,11 +60,11 @@ export class ConnectionTable {
   /** Records the Node-ID of a link. The newest link for a Node-ID wins. */
   bind(entry: LinkEntry, nodeId: Uint8Array): void {
     if (entry.nodeId) {
-      if (toHex(entry.nodeId) === toHex(nodeId)) return;
-      this.byNodeId.delete(toHex(entry.nodeId));
+      if (keyOf(entry.nodeId) === keyOf(nodeId)) return;
+      this.byNodeId.delete(keyOf(entry.nodeId));
     }
     entry.nodeId = nodeId;
-    this.byNodeId.set(toHex(nodeId), entry);
+    this.byNodeId.set(keyOf(nodeId), entry);
   }
 
   remove(connectionId: string): LinkEntry | undefined {
@@ -66,7 +72,7 @@ export class ConnectionTable {
     if (!e) return undefined;
     this.byConnection.delete(connectionId);
     if (e.nodeId) {
-      const key = toHex(e.nodeId);
+      const key = keyOf(e.nodeId);
       if (this.byNodeId.get(key) === e) this.byNodeId.delete(key);
     }
     const slot = e.compressedId & INDEX_MASK;
@@ -79,7 +85,7 @@ export class ConnectionTable {
   }
 
   byNode(nodeId: Uint8Array): LinkEntry | undefined {
-    return this.byNodeId.get(toHex(nodeId));
+    return this.byNodeId.get(keyOf(nodeId));
   }
 
   /** Expands a compressed id this node minted; undefined if stale or foreign. */

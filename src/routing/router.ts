@@ -31,6 +31,7 @@ import { type Destination, destinationsEqual } from '../wire/destination.js';
 import { errorResponse } from '../wire/error.js';
 import { type ForwardingHeader, type ForwardingOption, forwardingHeader } from '../wire/forwarding-header.js';
 import { Reassembler, fragmentMessage } from '../wire/fragment.js';
+import { encodeViaEntry, rewriteForNextHop } from '../wire/forward.js';
 import { isWildcardNodeId, wildcardNodeId } from '../wire/ids.js';
 import {
   type DecodedMessage,
@@ -76,6 +77,17 @@ export interface RequestOptions {
   anyResponder?: boolean;
   /** Certificates to carry besides our own (e.g. the signers of replicated values). */
   certificates?: Uint8Array[];
+  /**
+   * Sign the request with this Signer instead of the node's own: a usage acting for another
+   * local identity (RFC 7904 registrations of the users a SIP front end holds; the storing
+   * peer checks the StoreReq signer under USER-NODE-MATCH, RFC 6940 §7.4.1.1).
+   */
+  signer?: Signer;
+  /**
+   * configuration_sequence to put in the header instead of ours: 65535 for a ConfigUpdate
+   * to a node with an older configuration (RFC 6940 §6.5.4: always accepted).
+   */
+  configurationSequence?: number;
 }
 
 export interface RouterInit {
@@ -128,6 +140,11 @@ export class Router {
   handler: RequestHandler | undefined;
   /** Called when a link's Node-ID becomes known. */
   onLinkBound: ((entry: LinkEntry) => void) | undefined;
+  /**
+   * Called when a request arrives with an older configuration sequence than ours; the node
+   * then sends the requester a ConfigUpdate (RFC 6940 §6.3.2.1).
+   */
+  onStaleConfiguration: ((nodeId: Uint8Array) => Promise<void> | void) | undefined;
   /** Default link for clients: the peer they route everything through. */
   gateway: LinkEntry | undefined;
   /**
@@ -135,6 +152,13 @@ export class Router {
    * and diagnostics. Must not modify the bytes.
    */
   tap: ((direction: 'in' | 'out', link: LinkEntry, bytes: Uint8Array) => void) | undefined;
+  /**
+   * Looks at a whole request this node is about to forward for another node: `contents` is
+   * the message from its MessageContents on (contents, then the security block). Returning
+   * an error answers the request with it instead of forwarding it (RFC 7851 §5.3: an expired
+   * diagnostic request gets Error_Message_Expired at the intermediate peer).
+   */
+  forwardCheck: ((code: number, contents: Uint8Array) => { errorCode: number; text: string } | undefined) | undefined;
 
   private readonly transactions: TransactionTable;
   private readonly duplicates: DuplicateCache;
@@ -273,6 +297,13 @@ export class Router {
     headerSize: number,
     rest: Destination[],
   ): void {
+    const next = rest[0]!;
+    if (from !== undefined && next.type === 'node' && !bytesEqual(next.id, this.nodeId)) {
+      // The usual case (a response retracing its path, or a source route): the next entry
+      // is a directly connected node; pop our entry while forwarding (one rewrite).
+      const direct = this.table.byNode(next.id);
+      if (direct) return this.forward(from, header, bytes, headerSize, direct, rest, true);
+    }
     const h: ForwardingHeader = { ...header, destinationList: rest };
     const rebuilt = this.rebuild(h, bytes, headerSize);
     this.route(from, h, rebuilt.bytes, rebuilt.headerSize);
@@ -309,10 +340,14 @@ export class Router {
     headerSize: number,
     next: LinkEntry,
     dests: Destination[],
+    /** `dests` is the header's Destination List without its first entry (ours). */
+    popFirst = false,
   ): void {
     if (from !== undefined) {
       if (header.ttl === 0) {
-        this.replyError(from, header, bytes, headerSize, ErrorCode.ttlExceeded, 'TTL exhausted');
+        // RFC 7851 §5.3: a PathTrack that runs out of hops gets Error_TTL_Hops_Exceeded.
+        const pathTrack = this.peekCode(header, bytes, headerSize) === MessageCode.pathTrackReq;
+        this.replyError(from, header, bytes, headerSize, pathTrack ? ErrorCode.ttlHopsExceeded : ErrorCode.ttlExceeded, 'TTL exhausted');
         return;
       }
       // Behaviour §2 step 6: an unknown FORWARD_CRITICAL option stops the message here.
@@ -324,6 +359,29 @@ export class Router {
       }
     }
     const isRequest = this.peekIsRequest(header, bytes, headerSize);
+    if (from !== undefined && isRequest && header.viaList.some((v) => v.type === 'node' && bytesEqual(v.id, this.nodeId))) {
+      // The request passed here before: a routing loop (RFC 7851 §5.3 intermediate-peer
+      // check). Stop it here rather than let it circle until its TTL runs out.
+      this.replyError(from, header, bytes, headerSize, ErrorCode.loopDetected, 'routing loop: this node is already in the Via List');
+      return;
+    }
+    if (from !== undefined && isRequest && this.forwardCheck && isWholeMessage(header.fragment)) {
+      const code = this.peekCode(header, bytes, headerSize);
+      const refusal = code === undefined ? undefined : this.forwardCheck(code, bytes.subarray(headerSize));
+      if (refusal) {
+        this.replyError(from, header, bytes, headerSize, refusal.errorCode, refusal.text);
+        return;
+      }
+    }
+    if (from !== undefined) this.stats.forwarded++;
+    if (from !== undefined && (popFirst || dests === header.destinationList)) {
+      // Fast path (src/wire/forward.ts): the TTL, for requests the Via List, and when our
+      // own entry leads the Destination List that entry change — patched on the bytes,
+      // nothing re-encoded.
+      const rewrite = { removeFirstDestination: popFirst, ...(isRequest ? { appendVia: this.viaEntry(from) } : {}) };
+      this.transmit(next, rewriteForNextHop(bytes, rewrite));
+      return;
+    }
     const via = from !== undefined && isRequest ? [...header.viaList, this.previousHop(from)] : header.viaList;
     const h: ForwardingHeader = {
       ...header,
@@ -332,13 +390,29 @@ export class Router {
       destinationList: dests,
     };
     const out = this.rebuild(h, bytes, headerSize).bytes;
-    if (from !== undefined) this.stats.forwarded++;
     this.transmit(next, out);
   }
+
+  /** The encoded Via List entry naming `link` (cached per link and Node-ID). */
+  private viaEntry(link: LinkEntry): Uint8Array {
+    const cached = this.viaEntries.get(link);
+    if (cached && cached.nodeId === link.nodeId) return cached.bytes;
+    const bytes = encodeViaEntry(this.previousHop(link));
+    this.viaEntries.set(link, { nodeId: link.nodeId, bytes });
+    return bytes;
+  }
+
+  private readonly viaEntries = new WeakMap<LinkEntry, { nodeId: Uint8Array | undefined; bytes: Uint8Array }>();
 
   /** How a previous hop is named in a Via List: its Node-ID, else this node's compressed id for the link. */
   private previousHop(link: LinkEntry): Destination {
     return link.nodeId ? { type: 'node', id: link.nodeId } : { type: 'compressed', id: link.compressedId };
+  }
+
+  /** The message code of a whole message or first fragment; undefined for later fragments. */
+  private peekCode(header: ForwardingHeader, bytes: Uint8Array, headerSize: number): number | undefined {
+    if ((header.fragment & FRAGMENT_OFFSET_MASK) !== 0 || bytes.length < headerSize + 2) return undefined;
+    return (bytes[headerSize]! << 8) | bytes[headerSize + 1]!;
   }
 
   /** Whether a (first) fragment carries a request code; later fragments count as requests. */
@@ -399,14 +473,18 @@ export class Router {
       this.stats.signatureFailures++;
       return this.drop('signature check failed', { error: (err as Error).message });
     }
-    const direct = msg.header.viaList.length === 0;
+    // A request with an empty Via List came straight from its signer: that names an
+    // unauthenticated link (UDP). Responses always have empty Via Lists, so they prove
+    // nothing about the previous hop.
+    const isRequest = isRequestCode(msg.contents.code);
+    const direct = isRequest && msg.header.viaList.length === 0;
     if (from && direct && !from.nodeId) this.bindLink(from, signer.nodeId);
     this.stats.delivered++;
     this.count(msg.contents.code, 1);
     if (isRequestCode(msg.contents.code)) {
       void this.handleRequest(from, msg, signer, direct);
     } else {
-      this.handleAnswer(msg, signer);
+      this.handleAnswer(msg, signer, from);
     }
   }
 
@@ -427,7 +505,7 @@ export class Router {
     }
     let result: HandlerResult;
     try {
-      result = await this.check(msg);
+      result = await this.check(msg, signer);
       if (result === undefined) {
         if (!this.handler) throw new ReloadError(ErrorCode.forbidden, 'no handler');
         result = await this.handler({ message: msg, signer, link: from, direct });
@@ -442,14 +520,17 @@ export class Router {
     }
     if (this.stopped) return;
     let answer = this.buildAnswer(from, msg, result);
+    // Behaviour §2 step 9: an answer above the requester's max_response_length, or above
+    // the overlay's max-message-size (it could not travel), becomes Error_Response_Too_Large.
     const max = msg.header.maxResponseLength;
-    if (max !== 0 && answer.length > max) {
-      // Behaviour §2 step 9: send Error_Response_Too_Large.
+    const limit = max !== 0 ? Math.min(max, this.init.params.maxMessageSize) : this.init.params.maxMessageSize;
+    if (answer.length > limit) {
+      const what = max !== 0 && max <= this.init.params.maxMessageSize ? `max_response_length ${max}` : `max-message-size ${limit}`;
       answer = this.buildAnswer(from, msg, {
         code: MessageCode.error,
         body: encode(errorResponse, {
           errorCode: ErrorCode.responseTooLarge,
-          errorInfo: utf8(`answer of ${answer.length} bytes exceeds max_response_length ${max}`),
+          errorInfo: utf8(`answer of ${answer.length} bytes exceeds ${what}`),
         }),
       });
     }
@@ -462,13 +543,14 @@ export class Router {
    * Destination-side checks before a request is handled (behaviour §2 steps 5-7).
    * Returns an error result, or undefined to proceed.
    */
-  private async check(msg: DecodedMessage): Promise<HandlerResult> {
+  private async check(msg: DecodedMessage, signer: SignerInfo): Promise<HandlerResult> {
     const seq = msg.header.configurationSequence;
     const ours = this.init.params.configurationSequence;
     const isConfigUpdate65535 = msg.contents.code === MessageCode.configUpdateReq && seq === 0xffff;
     if (seq !== ours && !isConfigUpdate65535) {
       // Compared modulo 2^16 like TCP sequence numbers.
       const newer = ((seq - ours) & 0xffff) < 0x8000;
+      if (!newer) void this.onStaleConfiguration?.(signer.nodeId);
       throw new ReloadError(
         newer ? ErrorCode.configTooNew : ErrorCode.configTooOld,
         `configuration sequence ${seq}, ours is ${ours}`,
@@ -528,21 +610,26 @@ export class Router {
     body: Uint8Array,
     extensions: MessageExtension[],
     certificates: Uint8Array[] = [],
+    signer: Signer = this.init.signer,
   ): Uint8Array {
     const contents = encode(messageContents, { code, body, extensions });
-    const own = this.init.signer.credentials.certificate.der;
+    const own = signer.credentials.certificate.der;
     const extra = certificates.filter((c) => !bytesEqual(c, own));
-    const security = this.init.signer.signMessage(header.overlay, header.transactionId, contents, dedupe(extra));
+    const security = signer.signMessage(header.overlay, header.transactionId, contents, dedupe(extra));
     this.count(code, 0);
     return assembleMessage(header, contents, encode(securityBlock, security));
   }
 
-  private handleAnswer(msg: DecodedMessage, signer: SignerInfo): void {
+  private handleAnswer(msg: DecodedMessage, signer: SignerInfo, link: LinkEntry | undefined): void {
     const answer: Answer = {
       code: msg.contents.code,
       body: msg.contents.body,
       from: signer.nodeId,
       certificates: msg.security.certificates.map((c) => c.certificate),
+      // Every forwarding peer decremented the answer's TTL (RFC 6940 §6.1.2): the answer
+      // crossed (initial-ttl - ttl + 1) links, and with symmetric routing so did the request.
+      hops: link ? Math.max(1, this.init.params.initialTtl - msg.header.ttl + 1) : 0,
+      extensions: msg.contents.extensions,
     };
     if (!this.transactions.complete(msg.header.transactionId, answer)) {
       this.init.log.debug('answer for no pending transaction', { txid: msg.header.transactionId.toString(16) });
@@ -632,11 +719,31 @@ export class Router {
    * §6.2.1). An ErrorResponse answer rejects with ReloadErrorResponse.
    */
   async request(destinations: Destination[], code: number, body: Uint8Array, opts: RequestOptions = {}): Promise<Answer> {
+    try {
+      return await this.requestOnce(destinations, code, body, opts);
+    } catch (err) {
+      // The responder runs an older configuration (Error_Config_Too_New): bring it up to
+      // date with a ConfigUpdate, then try once more (RFC 6940 §6.3.2.1, behaviour §9.5).
+      if (
+        err instanceof ReloadErrorResponse &&
+        err.errorCode === ErrorCode.configTooNew &&
+        err.from &&
+        code !== MessageCode.configUpdateReq &&
+        this.onStaleConfiguration
+      ) {
+        await this.onStaleConfiguration(err.from);
+        return this.requestOnce(destinations, code, body, opts);
+      }
+      throw err;
+    }
+  }
+
+  private async requestOnce(destinations: Destination[], code: number, body: Uint8Array, opts: RequestOptions): Promise<Answer> {
     if (this.stopped) throw new ReloadError(ErrorCode.requestTimeout, 'node stopped');
     const transactionId = this.init.random.u64();
     const header: ForwardingHeader = {
       overlay: this.init.overlayHash,
-      configurationSequence: this.init.params.configurationSequence,
+      configurationSequence: opts.configurationSequence ?? this.init.params.configurationSequence,
       version: RELOAD_VERSION,
       ttl: this.init.params.initialTtl,
       fragment: FRAGMENT_UNFRAGMENTED,
@@ -647,15 +754,20 @@ export class Router {
       destinationList: destinations,
       options: opts.options ?? [],
     };
-    const bytes = this.sign(header, code, body, opts.extensions ?? [], opts.certificates);
+    const bytes = this.sign(header, code, body, opts.extensions ?? [], opts.certificates, opts.signer);
     if (bytes.length > this.init.params.maxMessageSize) {
       throw new ReloadError(ErrorCode.messageTooLarge, `message of ${bytes.length} bytes exceeds max-message-size`);
     }
     const headerSize = forwardingHeader.size(header);
     this.stats.originated++;
     const last = destinations[destinations.length - 1]!;
-    const accept = (from: Uint8Array): boolean => {
+    const accept = (from: Uint8Array, answerCode: number): boolean => {
       if (opts.anyResponder) return true;
+      // An ErrorResponse is signed by the node that found the problem, which may be any peer
+      // on the path (Error_TTL_Exceeded, RFC 7851 §5.3 Error_Message_Expired /
+      // Error_Loop_Detected / Error_TTL_Hops_Exceeded at an intermediate peer). It can only
+      // fail the transaction, and only a node on the path saw the transaction id.
+      if (answerCode === MessageCode.error) return true;
       // Behaviour §2 step 8: a response to a request for Node-ID X must be signed by X.
       if (last.type === 'node' && !isWildcardNodeId(last.id)) return bytesEqual(from, last.id);
       if (last.type === 'resource' && this.init.isPeer && this.topology) {

@@ -7,6 +7,7 @@
  */
 import type { Clock, TimerHandle } from '../common/clock.js';
 import { ReloadError } from '../common/errors.js';
+import type { MessageExtension } from '../wire/message.js';
 
 export interface Answer {
   code: number;
@@ -15,6 +16,13 @@ export interface Answer {
   from: Uint8Array;
   /** Certificates the answer carried (needed to check fetched values' signatures). */
   certificates: Uint8Array[];
+  /**
+   * Overlay links the answer crossed (0: answered by this node itself). With symmetric
+   * recursive routing the request took the same path, so this is the request's hop count.
+   */
+  hops: number;
+  /** The answer's message extensions (e.g. RFC 7851 Diagnostic_Ping in a PingAns). */
+  extensions?: MessageExtension[];
 }
 
 interface Pending {
@@ -23,8 +31,8 @@ interface Pending {
   timer: TimerHandle | undefined;
   transmissions: number;
   retransmit: () => void;
-  /** Checks an answer's origin before it is accepted (RFC 6940 §6.2.1 response checks). */
-  accept: (from: Uint8Array) => boolean;
+  /** Checks an answer's origin (and code) before it is accepted (RFC 6940 §6.2.1 response checks). */
+  accept: (from: Uint8Array, code: number) => boolean;
   description: string;
 }
 
@@ -44,7 +52,7 @@ export class TransactionTable {
   start(
     transactionId: bigint,
     transmit: () => void,
-    accept: (from: Uint8Array) => boolean,
+    accept: (from: Uint8Array, code: number) => boolean,
     description: string,
     signal?: AbortSignal,
   ): Promise<Answer> {
@@ -90,7 +98,7 @@ export class TransactionTable {
   complete(transactionId: bigint, answer: Answer): boolean {
     const p = this.pending.get(transactionId);
     if (!p) return false;
-    if (!p.accept(answer.from)) return false;
+    if (!p.accept(answer.from, answer.code)) return false;
     p.timer?.cancel();
     this.pending.delete(transactionId);
     p.resolve(answer);

@@ -2,7 +2,7 @@
  * Signing with the node's own credentials: message signatures (RFC 6940 §6.3.4) and
  * stored-data signatures (§7.1). node:crypto only (node-forge is ~100x slower).
  */
-import { sign as cryptoSign, createHash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { CertificateType, HashAlgorithm } from '../wire/constants.js';
 import { messageSignatureInput } from '../wire/message.js';
 import { type SecurityBlock, type Signature, type SignerIdentity, signerIdentity } from '../wire/security-block.js';
@@ -10,6 +10,7 @@ import { type StoredDataValue, storedDataSignatureInput } from '../wire/storage.
 import { encode } from '../wire/codec.js';
 import type { Credentials } from './credentials.js';
 import { signatureAlgorithmOf } from './algorithms.js';
+import { NODE_CRYPTO_SIGNATURES, type SignatureScheme } from './signature-scheme.js';
 
 export class Signer {
   /** This node's SignerIdentity. */
@@ -17,7 +18,11 @@ export class Signer {
   private readonly identityBytes: Uint8Array;
   private readonly sigAlg: number;
 
-  constructor(readonly credentials: Credentials) {
+  constructor(
+    readonly credentials: Credentials,
+    /** How signature values are made (node:crypto; the simulator's cheap mode replaces it). */
+    readonly scheme: SignatureScheme = NODE_CRYPTO_SIGNATURES,
+  ) {
     const cert = credentials.certificate;
     if (cert.nodeIds.length === 1) {
       // cert_hash: H(DER certificate) (RFC 6940 §6.3.4).
@@ -37,7 +42,7 @@ export class Signer {
 
   /** Signs raw bytes with SHA-256 and this node's key. */
   signBytes(data: Uint8Array): Uint8Array {
-    return new Uint8Array(cryptoSign('sha256', data, this.credentials.privateKey));
+    return this.scheme.sign('sha256', data, this.credentials.privateKey);
   }
 
   /** The SecurityBlock for a message whose MessageContents are `contents`. */

@@ -4,10 +4,11 @@
  * certificates whose Node-IDs are bound to their public key. Node-IDs listed as bad-node
  * are refused. Each certificate is parsed and chain-checked once, then cached.
  */
-import { X509Certificate, createHash } from 'node:crypto';
+import { X509Certificate, createHash, hash as oneShotHash } from 'node:crypto';
 import { type CertificateIdentity, CertificateError, parseCertificate } from '../../certs/identity.js';
 import { bytesEqual, toHex } from '../wire/codec.js';
 import type { Clock } from '../common/clock.js';
+import type { SignatureScheme } from './signature-scheme.js';
 
 export interface TrustPolicy {
   /** Overlay name: Node-ID URIs must name this overlay. */
@@ -19,6 +20,11 @@ export interface TrustPolicy {
   /** Hex Node-IDs whose certificates are invalid (configuration bad-node). */
   badNodes?: ReadonlySet<string>;
   nodeIdLength: number;
+  /**
+   * How message and stored-data signatures are checked (default node:crypto). Only the
+   * simulator's explicitly reported cheap mode sets another scheme.
+   */
+  signatures?: SignatureScheme | undefined;
 }
 
 /**
@@ -67,10 +73,12 @@ export class CertificateStore {
 
   /**
    * Parses and checks a certificate (cached by content). Throws CertificateError when it
-   * is malformed, untrusted, outside its validity period, or names a bad node.
+   * is malformed, untrusted, outside its validity period, or names a bad node. A caller that
+   * already has the SHA-256 of `der` passes it to save hashing the certificate again.
    */
-  check(der: Uint8Array): CertificateIdentity {
-    const key = cacheKey(der);
+  check(der: Uint8Array, sha256?: Uint8Array): CertificateIdentity {
+    // `sha256`: the caller's SHA-256 of `der` (a cert_hash SignerIdentity), reused as the key.
+    const key = sha256 && sha256.length === 32 ? Buffer.from(sha256.buffer, sha256.byteOffset, 32).toString('base64') : cacheKey(der);
     let e = this.cache.get(key);
     if (!e) {
       e = this.evaluate(der);
@@ -116,5 +124,5 @@ export class CertificateStore {
 }
 
 function cacheKey(der: Uint8Array): string {
-  return createHash('sha256').update(der).digest('base64');
+  return oneShotHash('sha256', der, 'base64');
 }

@@ -3,15 +3,15 @@
  * certificate from its SignerIdentity among the SecurityBlock's certificates, check the
  * certificate with the trust policy, then check the signature.
  */
-import { verify as cryptoVerify } from 'node:crypto';
 import type { CertificateIdentity } from '../../certs/identity.js';
 import { ReloadError } from '../common/errors.js';
 import { bytesEqual } from '../wire/codec.js';
 import { messageSignatureInput, type DecodedMessage } from '../wire/message.js';
 import type { GenericCertificate, Signature, SignerIdentity } from '../wire/security-block.js';
 import { type StoredData, storedDataSignatureInput } from '../wire/storage.js';
-import { CertificateType, ErrorCode, SignatureAlgorithm } from '../wire/constants.js';
+import { CertificateType, ErrorCode, HashAlgorithm, SignatureAlgorithm } from '../wire/constants.js';
 import { digest, hashName } from './algorithms.js';
+import { NODE_CRYPTO_SIGNATURES, type SignatureScheme } from './signature-scheme.js';
 import type { CertificateStore } from './trust.js';
 
 /** Who signed: the certificate and the Node-ID the SignerIdentity designates. */
@@ -39,7 +39,7 @@ export function findSigner(
     if (identity.type === 'cert_hash') {
       const h = digest(identity.hashAlg, c.certificate)!;
       if (!bytesEqual(h, identity.hash)) continue;
-      const cert = checked(store, c.certificate);
+      const cert = checked(store, c.certificate, identity.hashAlg === HashAlgorithm.sha256 ? h : undefined);
       if (cert.nodeIds.length !== 1) {
         throw ReloadError.forbidden('cert_hash identity used with a certificate holding several Node-IDs');
       }
@@ -54,9 +54,9 @@ export function findSigner(
   throw ReloadError.forbidden('no certificate in the message matches the signer identity');
 }
 
-function checked(store: CertificateStore, der: Uint8Array): CertificateIdentity {
+function checked(store: CertificateStore, der: Uint8Array, sha256?: Uint8Array): CertificateIdentity {
   try {
-    return store.check(der);
+    return store.check(der, sha256);
   } catch (err) {
     throw new ReloadError(ErrorCode.forbidden, `signer certificate refused: ${(err as Error).message}`, undefined, { cause: err });
   }
@@ -71,18 +71,19 @@ function tryChecked(store: CertificateStore, der: Uint8Array): CertificateIdenti
 }
 
 /** Whether `sig` is a valid signature of `input` by the certificate's key (algorithm matched to the key). */
-export function checkSignature(sig: Signature, cert: CertificateIdentity, input: Uint8Array): boolean {
+export function checkSignature(
+  sig: Signature,
+  cert: CertificateIdentity,
+  input: Uint8Array,
+  scheme: SignatureScheme = NODE_CRYPTO_SIGNATURES,
+): boolean {
   const hash = hashName(sig.hashAlg);
   if (!hash) return false;
   const keyType = cert.publicKey.asymmetricKeyType;
   if (sig.sigAlg === SignatureAlgorithm.rsa && keyType !== 'rsa') return false;
   if (sig.sigAlg === SignatureAlgorithm.ecdsa && keyType !== 'ec') return false;
   if (sig.sigAlg !== SignatureAlgorithm.rsa && sig.sigAlg !== SignatureAlgorithm.ecdsa) return false;
-  try {
-    return cryptoVerify(hash, input, cert.publicKey, sig.value);
-  } catch {
-    return false;
-  }
+  return scheme.verify(hash, input, cert.publicKey, sig.value);
 }
 
 /** Verifies a message's signature; returns the signer or throws ReloadError(Forbidden). */
@@ -90,7 +91,9 @@ export function verifyMessage(m: DecodedMessage, store: CertificateStore): Signe
   const sig = m.security.signature;
   const signer = findSigner(sig.identity, m.security.certificates, store);
   const input = messageSignatureInput(m.header.overlay, m.header.transactionId, m.contentsBytes, m.signerIdentityBytes);
-  if (!checkSignature(sig, signer.certificate, input)) throw ReloadError.forbidden('message signature does not verify');
+  if (!checkSignature(sig, signer.certificate, input, store.policy.signatures)) {
+    throw ReloadError.forbidden('message signature does not verify');
+  }
   return signer;
 }
 
@@ -112,6 +115,8 @@ export function verifyStoredData(
   }
   const signer = findSigner(sig.identity, certificates, store);
   const input = storedDataSignatureInput(resourceId, kind, data.storageTime, data.value, sig.identity);
-  if (!checkSignature(sig, signer.certificate, input)) throw ReloadError.forbidden('stored data signature does not verify');
+  if (!checkSignature(sig, signer.certificate, input, store.policy.signatures)) {
+    throw ReloadError.forbidden('stored data signature does not verify');
+  }
   return signer;
 }

@@ -58,6 +58,11 @@ export interface ValueCheck {
   readonly replicaNumber: number;
   readonly hash: OverlayHash;
   readonly stored: ResourceView;
+  /**
+   * The Kinds this node knows (e.g. ShaRe reads the ACCESS-CONTROL-LIST kind-block while
+   * checking a shared Kind). Absent when a check is built outside a DataStore.
+   */
+  readonly kinds?: { get(id: number): KindDefinition | undefined };
 }
 
 /** What a policy checks: may `signer` write `value` at `resourceId`? */
@@ -76,6 +81,14 @@ export interface AccessPolicy {
   check(args: PolicyCheck): void;
   /** Refuses a Kind this policy cannot govern (throws an Error with the reason). */
   validateKind?(kind: KindDefinition): void;
+  /**
+   * Replica stores only: when true, a value this policy refuses with Error_Forbidden is left
+   * out of the replica instead of failing the whole StoreReq. For policies whose verdict
+   * depends on other stored data that may change after the original store (ShaRe's ACL
+   * chains, RFC 8076 §6.2 revocation), so one stale value does not block the replication of
+   * the whole resource. Default false: a refused value fails the replica store.
+   */
+  readonly omitRefusedReplicaValues?: boolean;
 }
 
 export class PolicyRegistrationError extends Error {

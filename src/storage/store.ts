@@ -240,9 +240,16 @@ export class DataStore {
           replicaNumber: req.replicaNumber,
           hash: this.hash,
           stored: view,
+          kinds: this.kinds,
         };
         // Step 4: the value's signer; step 5: on original stores the StoreReq's signer too.
-        runPolicy(policy, { ...base, value: data.value, signer: valueSigner, role: 'value' });
+        try {
+          runPolicy(policy, { ...base, value: data.value, signer: valueSigner, role: 'value' });
+        } catch (err) {
+          // A policy may ask that a refused replica value be left out, not fail the replica.
+          if (replica && policy.omitRefusedReplicaValues && err instanceof ReloadError && err.errorCode === ErrorCode.forbidden) continue;
+          throw err;
+        }
         if (!replica) runPolicy(policy, { ...base, value: data.value, signer: ctx.requestSigner, role: 'request' });
         if (def.validate && data.value.value.exists) runValidation(def, data.value, base);
 
@@ -494,6 +501,24 @@ export class DataStore {
       bytes += slot.bytes;
     }
     return { kinds: r.kinds.size, values, bytes };
+  }
+
+  /**
+   * What is held per Kind, ascending Kind-ID: Resource-IDs with values of the Kind, values
+   * and bytes (the status page; RFC 7851 INSTANCES_STORED).
+   */
+  statsByKind(): { kind: number; resources: number; values: number; bytes: number }[] {
+    const byKind = new Map<number, { kind: number; resources: number; values: number; bytes: number }>();
+    for (const r of this.byId.values()) {
+      for (const slot of r.kinds.values()) {
+        let k = byKind.get(slot.kind);
+        if (!k) byKind.set(slot.kind, (k = { kind: slot.kind, resources: 0, values: 0, bytes: 0 }));
+        k.resources++;
+        k.values += slotCount(slot);
+        k.bytes += slot.bytes;
+      }
+    }
+    return [...byKind.values()].sort((a, b) => a.kind - b.kind);
   }
 
   /** Number of Resource-IDs held (ProbeInformation num_resources, RFC 6940 §6.4.2.5). */

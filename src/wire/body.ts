@@ -1,5 +1,6 @@
 /**
- * The typed body of each message code (RFC 6940 §6.4, §6.5, §7, §9.7): one table from
+ * The typed body of each message code (RFC 6940 §6.4, §6.5, §7, §9.7; PathTrack from
+ * RFC 7851 §5.4): one table from
  * message code to codec. Update and RouteQuery answers are overlay specific; this table
  * uses CHORD-RELOAD's (the mandatory topology) unless the context names another, in
  * which case they stay raw bytes.
@@ -10,6 +11,7 @@ import type { WireContext } from './context.js';
 import { type AppAttachReqAns, type AttachReqAns, appAttachReqAns, attachReqAns } from './attach.js';
 import { type ChordRouteQueryAns, type ChordUpdate, chordCodecs } from './chord.js';
 import { type ConfigUpdateReq, configUpdateReq } from './config-update.js';
+import { type PathTrackAns, type PathTrackReq, pathTrackAns, pathTrackReq } from './diagnostics.js';
 import { type ErrorResponse, errorResponse } from './error.js';
 import { type JoinAns, type JoinReq, type LeaveReq, type RouteQueryReq, overlayCodecs } from './overlay.js';
 import { type PingAns, type PingReq, pingAns, pingReq } from './ping.js';
@@ -54,6 +56,8 @@ export interface BodyTypes {
   [MessageCode.appAttachAns]: AppAttachReqAns;
   [MessageCode.configUpdateReq]: ConfigUpdateReq;
   [MessageCode.configUpdateAns]: Empty;
+  [MessageCode.pathTrackReq]: PathTrackReq;
+  [MessageCode.pathTrackAns]: PathTrackAns;
   [MessageCode.error]: ErrorResponse;
 }
 
@@ -96,6 +100,8 @@ function table(ctx: WireContext): CodecTable {
     [MessageCode.appAttachAns]: appAttachReqAns,
     [MessageCode.configUpdateReq]: configUpdateReq,
     [MessageCode.configUpdateAns]: emptyBody,
+    [MessageCode.pathTrackReq]: pathTrackReq,
+    [MessageCode.pathTrackAns]: pathTrackAns,
     [MessageCode.error]: errorResponse,
   };
   tables.set(ctx, t);
@@ -135,6 +141,8 @@ const BODY_CODES: Record<number, true> = Object.fromEntries(
     MessageCode.appAttachAns,
     MessageCode.configUpdateReq,
     MessageCode.configUpdateAns,
+    MessageCode.pathTrackReq,
+    MessageCode.pathTrackAns,
     MessageCode.error,
   ].map((c) => [c, true]),
 );

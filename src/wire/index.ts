@@ -15,6 +15,7 @@ export * from './chord.js';
 export * from './error.js';
 export * from './storage.js';
 export * from './body.js';
+export * from './diagnostics.js';
 export * from './framing.js';
 export * from './fragment.js';
 export * from './ids.js';

@@ -26,12 +26,14 @@ import {
   FRAGMENT_LAST_BIT,
   FRAGMENT_OFFSET_MASK,
   MessageCode,
+  MessageExtensionType,
   RELO_TOKEN,
   errorCodeName,
   messageCodeName,
 } from './constants.js';
 import type { WireContext } from './context.js';
 import { type Destination, destinationListSize } from './destination.js';
+import { diagnosticsRequest, diagnosticsResponse } from './diagnostics.js';
 import { unknownKinds } from './error.js';
 import type { ForwardingOption } from './forwarding-header.js';
 import type { DecodedMessage, MessageExtension } from './message.js';
@@ -89,7 +91,7 @@ const FORWARDING_FLAG_NAMES: [number, string][] = [
   [0x02, 'DESTINATION_CRITICAL'],
   [0x04, 'RESPONSE_COPY'],
 ];
-const EXTENSION_NAMES: Record<number, string> = { 1: 'exp-ext', 0xffff: 'reserved' };
+const EXTENSION_NAMES: Record<number, string> = { 1: 'exp-ext', 2: 'diagnostic_ping', 3: 'self_tuning_data', 0xffff: 'reserved' };
 const PROBE_INFO_NAMES: Record<number, string> = { 1: 'responsible_set', 2: 'num_resources', 3: 'uptime', 4: 'exp-probe' };
 const APPLICATION_NAMES: Record<number, string> = { 5060: 'SIP', 5061: 'SIPS' };
 
@@ -316,14 +318,25 @@ function optionToJson(o: ForwardingOption): JsonObject {
   };
 }
 
-function extensionToJson(e: MessageExtension): JsonObject {
-  return {
+function extensionToJson(e: MessageExtension, code: number): JsonObject {
+  const out: JsonObject = {
     type: e.type,
     typeName: EXTENSION_NAMES[e.type] ?? 'unknown',
     critical: e.critical,
     length: e.contents.length,
     contents: toHex(e.contents),
   };
+  // RFC 7851 §5.1: Diagnostic_Ping carries a DiagnosticsRequest in a PingReq and a
+  // DiagnosticsResponse in a PingAns (and means nothing on other methods).
+  if (e.type === MessageExtensionType.diagnosticPing && (code === MessageCode.pingReq || code === MessageCode.pingAns)) {
+    try {
+      const d = code === MessageCode.pingReq ? decode(diagnosticsRequest, e.contents) : decode(diagnosticsResponse, e.contents);
+      out.diagnostics = convert(d, 'diagnostics');
+    } catch (err) {
+      out.diagnosticsDecodeError = (err as Error).message;
+    }
+  }
+  return out;
 }
 
 function identityToJson(id: SignerIdentity): JsonObject {
@@ -442,7 +455,7 @@ export function messageToJson(m: DecodedMessage, ctx: WireContext, framing?: Fra
     bodyLength: c.body.length,
     body: bodyToJson(c.code, c.body, ctx),
     bodyHex: isKnownBody(c.code) ? null : toHex(c.body),
-    extensions: c.extensions.map(extensionToJson),
+    extensions: c.extensions.map((e) => extensionToJson(e, c.code)),
   };
   out.securityBlock = securityBlockToJson(m.security);
   return out;

@@ -22,6 +22,7 @@ import {
   formatIPv6,
 } from '../../src/wire/attach.js';
 import type { PingAns, PingReq } from '../../src/wire/ping.js';
+import type { DiagnosticInfo, DiagnosticsRequest, DiagnosticsResponse, PathTrackAns, PathTrackReq } from '../../src/wire/diagnostics.js';
 import type { ProbeAns, ProbeInformation, ProbeReq } from '../../src/wire/probe.js';
 import type { ConfigUpdateReq } from '../../src/wire/config-update.js';
 import type { JoinAns, JoinReq, LeaveReq, RouteQueryReq } from '../../src/wire/overlay.js';
@@ -91,6 +92,8 @@ export const BODY_CODES: readonly BodyCode[] = [
   MessageCode.appAttachAns,
   MessageCode.configUpdateReq,
   MessageCode.configUpdateAns,
+  MessageCode.pathTrackReq,
+  MessageCode.pathTrackAns,
   MessageCode.error,
 ];
 
@@ -358,6 +361,76 @@ export class Gen {
 
   pingAns(): PingAns {
     return { responseId: this.u64(), time: this.u64() };
+  }
+
+  // ---- RFC 7851 diagnostics ------------------------------------------------------------
+
+  diagnosticsRequest(): DiagnosticsRequest {
+    return {
+      expiration: this.u64(),
+      timestampInitiated: this.u64(),
+      dmFlags: this.u64(),
+      extensions: this.array(4, () => ({ kind: this.u16(), contents: this.opaque(600) })),
+    };
+  }
+
+  diagnosticInfo(): DiagnosticInfo {
+    const u64 = (): bigint => this.u64();
+    switch (this.int(17)) {
+      case 0:
+        return { type: 'status_info', status: this.u8() };
+      case 1:
+        return { type: 'routing_table_size', peers: this.u32() };
+      case 2:
+        return { type: 'process_power', mips: u64() };
+      case 3:
+        return { type: 'upstream_bandwidth', kbps: u64() };
+      case 4:
+        return { type: 'downstream_bandwidth', kbps: u64() };
+      case 5:
+        return { type: 'software_version', version: Array.from({ length: this.len(200) }, () => String.fromCharCode(this.range(1, 0x7f))).join('') };
+      case 6:
+        return { type: 'machine_uptime', seconds: u64() };
+      case 7:
+        return { type: 'app_uptime', seconds: u64() };
+      case 8:
+        return { type: 'memory_footprint', kib: u64() };
+      case 9:
+        return { type: 'datasize_stored', bytes: u64() };
+      case 10:
+        return { type: 'instances_stored', instances: this.array(20, () => ({ kind: this.u32(), instances: u64() })) };
+      case 11:
+        return { type: 'messages_sent_rcvd', messages: this.array(20, () => ({ code: this.u16(), sent: u64(), received: u64() })) };
+      case 12:
+        return { type: 'ewma_bytes_sent', bytesPerSecond: this.u32() };
+      case 13:
+        return { type: 'ewma_bytes_rcvd', bytesPerSecond: this.u32() };
+      case 14:
+        return { type: 'underlay_hop', hops: this.u8() };
+      case 15:
+        return { type: 'battery_status', status: this.u8() };
+      default:
+        // Kinds without a typed form: 0 (reserved) and 0x0011 up.
+        return { type: 'unknown', kind: this.bool(0.1) ? 0 : this.range(0x11, 0xffff), contents: this.opaque(300) };
+    }
+  }
+
+  diagnosticsResponse(): DiagnosticsResponse {
+    return {
+      expiration: this.u64(),
+      timestampInitiated: this.u64(),
+      timestampReceived: this.u64(),
+      hopCounter: this.u8(),
+      info: this.array(6, () => this.diagnosticInfo()),
+    };
+  }
+
+  pathTrackReq(): PathTrackReq {
+    return { destination: this.destination(), request: this.diagnosticsRequest() };
+  }
+
+  pathTrackAns(): PathTrackAns {
+    return { nextHop: this.destination(), response: this.diagnosticsResponse() };
   }
 
   probeReq(): ProbeReq {
@@ -639,6 +712,10 @@ export class Gen {
         return this.appAttachReqAns();
       case MessageCode.configUpdateReq:
         return this.configUpdateReq();
+      case MessageCode.pathTrackReq:
+        return this.pathTrackReq();
+      case MessageCode.pathTrackAns:
+        return this.pathTrackAns();
       case MessageCode.error:
         return this.errorResponse();
     }

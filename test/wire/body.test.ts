@@ -89,6 +89,10 @@ const CASES: Case<BodyCode>[] = [
   c(MessageCode.configUpdateReq, { type: 'config', configData: s('<x/>') }, '01 00000007 000004 3c782f3e', 'config'),
   c(MessageCode.configUpdateReq, { type: 'kind', kinds: [s('k')] }, '02 00000006 000003 0001 6b', 'kind'),
   c(MessageCode.configUpdateAns, {}, '', 'empty'),
+  c(MessageCode.pathTrackReq, { destination: { type: 'node', id: A }, request: { expiration: T, timestampInitiated: T, dmFlags: 4n, extensions: [] } },
+    `01 10 ${A_HEX} ${T_HEX} ${T_HEX} 0000000000000004 00000000`, 'RFC 7851: Node-ID, ROUTING_TABLE_SIZE'),
+  c(MessageCode.pathTrackAns, { nextHop: { type: 'node', id: B }, response: { expiration: T, timestampInitiated: T, timestampReceived: T, hopCounter: 100, info: [] } },
+    `01 10 ${B_HEX} ${T_HEX} ${T_HEX} ${T_HEX} 64 00000000`, 'RFC 7851: next hop, no info'),
   c(MessageCode.error, { errorCode: ErrorCode.unknownKind, errorInfo: bytesOf('04 00007777') }, '000c 0005 04 00007777', 'Error_Unknown_Kind'),
   c(MessageCode.error, { errorCode: ErrorCode.generationCounterTooLow, errorInfo: bytesOf('000e 00000003 0000000000000009 0000') },
     '0005 0010 000e 00000003 0000000000000009 0000', 'Error_Generation_Counter_Too_Low with a StoreAns'),
@@ -118,7 +122,7 @@ t.test('decodeAnyBody refuses trailing bytes for every code', async (t) => {
 });
 
 t.test('codes without a body are refused', async (t) => {
-  for (const code of [0x0000, 0x0005, 0x0006, 0x000b, 0x001b, 0x0023, 0x0027, 0x8000, 0xfffe]) {
+  for (const code of [0x0000, 0x0005, 0x0006, 0x000b, 0x001b, 0x0023, 0x0029, 0x8000, 0xfffe]) {
     t.notOk(isKnownBody(code), `0x${code.toString(16)} has no body here`);
     assertDecodeError(t, () => decodeAnyBody(code, new Uint8Array(0), ctx), { structure: 'MessageContents', field: 'message_code', reason: 'value' }, `code 0x${code.toString(16)}`);
   }

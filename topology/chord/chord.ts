@@ -55,6 +55,9 @@ export const CHORD_DEFAULTS: ChordOptions = {
 
 const EMPTY = new Uint8Array(0);
 
+/** Least time between two corrective Updates to one peer whose view is stale, ms. */
+export const STALE_CORRECTION_INTERVAL_MS = 1_000;
+
 export class ChordTopology implements TopologyPlugin {
   readonly name = 'CHORD-RELOAD';
   readonly options: ChordOptions;
@@ -82,7 +85,9 @@ export class ChordTopology implements TopologyPlugin {
   private readonly overlay;
   private nextFinger = 1;
   /** Counts of maintenance traffic, for the simulator's metrics. */
-  readonly counters = { updatesSent: 0, updatesReceived: 0, attachesSent: 0, leavesSent: 0, replicationsSent: 0 };
+  readonly counters = { updatesSent: 0, updatesReceived: 0, attachesSent: 0, leavesSent: 0, replicationsSent: 0, correctionsSent: 0 };
+  /** When we last answered a peer's stale view (see staleView). */
+  private readonly corrected = new Map<bigint, number>();
 
   onResponsibilityChanged?: () => void;
 
@@ -136,6 +141,13 @@ export class ChordTopology implements TopologyPlugin {
 
   nextHop(id: Uint8Array): Uint8Array | undefined {
     const k = toBig(id);
+    // A neighbor we know to be responsible for k gets it directly. Besides saving a hop,
+    // this keeps a peer whose successor list is stale (a peer joined just after it) from
+    // ping-ponging a message with its old successor: that successor knows the newcomer as
+    // its predecessor and hands the message to it instead of back (routing loop seen in
+    // the simulator while rings grow).
+    const known = this.knownResponsible(k);
+    if (known !== undefined) return this.bytes(known);
     let best: bigint | undefined;
     let bestDist = -1n;
     for (const c of this.routingPeers()) {
@@ -152,6 +164,23 @@ export class ChordTopology implements TopologyPlugin {
     // No peer in (n, k): k lies before our first successor, which is responsible.
     const s = this.succ.find((c) => this.host.isConnected(this.bytes(c))) ?? this.routingPeers()[0];
     return s === undefined ? undefined : this.bytes(s);
+  }
+
+  /**
+   * The connected neighbor responsible for k when the neighbor table shows it: k lies in
+   * (succ[i-1], succ[i]] (succ[-1] = this peer) or in (pred[j+1], pred[j]].
+   */
+  private knownResponsible(k: bigint): bigint | undefined {
+    let prev = this.n;
+    for (const s of this.succ) {
+      if (this.ring.inHalfOpen(k, prev, s)) return s !== this.n && this.host.isConnected(this.bytes(s)) ? s : undefined;
+      prev = s;
+    }
+    for (let j = 0; j + 1 < this.pred.length; j++) {
+      const p = this.pred[j]!;
+      if (this.ring.inHalfOpen(k, this.pred[j + 1]!, p)) return p !== this.n && this.host.isConnected(this.bytes(p)) ? p : undefined;
+    }
+    return undefined;
   }
 
   replicaSet(resourceId: Uint8Array): Uint8Array[] {
@@ -195,6 +224,28 @@ export class ChordTopology implements TopologyPlugin {
 
   get isJoined(): boolean {
     return this.joined;
+  }
+
+  /**
+   * Installs neighbor and finger tables computed elsewhere and counts this peer as joined.
+   * Only for the simulator's bulk bootstrap (an explicitly labelled cheap mode that wires a
+   * large ring from global knowledge instead of running one join per peer); every listed
+   * peer must already be connected. Maintenance then runs as usual.
+   */
+  installTables(t: { successors: Uint8Array[]; predecessors: Uint8Array[]; fingers: [number, Uint8Array][] }): void {
+    this.succ = t.successors.map((id) => this.big(id)).filter((c) => c !== this.n).slice(0, this.options.successors);
+    this.pred = t.predecessors.map((id) => this.big(id)).filter((c) => c !== this.n).slice(0, this.options.predecessors);
+    this.fingerTable.clear();
+    for (const [i, id] of t.fingers) {
+      const c = this.big(id);
+      if (c !== this.n && i >= 1 && i <= this.ring.bits && this.inFingerInterval(c, i)) this.fingerTable.set(i, c);
+    }
+    for (const c of [...this.succ, ...this.pred, ...this.fingerTable.values()]) this.peersSeen.add(c);
+    this.routingCache = undefined;
+    if (!this.joined) {
+      this.joined = true;
+      this.startTimers();
+    }
   }
 
   // ------------------------------------------------------------ lifecycle
@@ -250,7 +301,7 @@ export class ChordTopology implements TopologyPlugin {
     // Step 9: Updates to every neighbor.
     await this.sendUpdates('neighbors');
     this.startTimers();
-    this.refreshFingers(this.options.fingers);
+    this.refreshFingers(this.fingerCount());
   }
 
   async leave(): Promise<void> {
@@ -499,12 +550,28 @@ export class ChordTopology implements TopologyPlugin {
 
   // ------------------------------------------------------------ fingers
 
+  /**
+   * Finger entries to keep: at least `options.fingers`, and enough that the smallest finger
+   * interval comes down to the farthest successor (RFC 6940 §9.2 sizing rule, behaviour
+   * §7.2) — with clustered Node-IDs (landmark prefixes) neighbors are far closer than
+   * 2^(bits-16), and 16 fingers would leave the last stretch to the successor list alone.
+   */
+  fingerCount(): number {
+    const far = this.succ[this.succ.length - 1];
+    if (far === undefined) return this.options.fingers;
+    const d = this.ring.dist(this.n, far);
+    if (d === 0n) return this.options.fingers;
+    // Finger i starts 2^(bits - i) away: it reaches the farthest successor from i = bits - floor(log2 d).
+    const need = this.ring.bits - (d.toString(2).length - 1);
+    return Math.min(this.ring.bits, Math.max(this.options.fingers, need));
+  }
+
   /** Looks for up to `count` missing fingers (Attach to Resource-ID = finger start). */
   private refreshFingers(count: number): void {
     if (!this.joined || this.stopped) return;
     for (let k = 0; k < count; k++) {
       const i = this.nextFinger;
-      this.nextFinger = (this.nextFinger % this.options.fingers) + 1;
+      this.nextFinger = (this.nextFinger % this.fingerCount()) + 1;
       const f = this.fingerTable.get(i);
       if (f !== undefined && this.host.isConnected(this.bytes(f))) continue;
       const start = this.ring.fingerStart(this.n, i);
@@ -601,8 +668,45 @@ export class ChordTopology implements TopologyPlugin {
     if (u.type !== 'peer_ready') for (const id of [...u.predecessors, ...u.successors]) peers.push(this.big(id));
     if (u.type === 'full') for (const id of u.fingers) peers.push(this.big(id));
     for (const p of peers) this.peersSeen.add(p);
-    this.host.clock.setTimeout(() => void this.learn(peers, from), 0);
+    const stale = u.type !== 'peer_ready' && this.staleView(from, u.successors, u.predecessors);
+    this.host.clock.setTimeout(() => {
+      void this.learn(peers, from);
+      if (stale) this.correct(from);
+    }, 0);
     return EMPTY;
+  }
+
+  /**
+   * Whether `sender`'s neighbor lists are stale from where we stand: it counts us among its
+   * successors but not one of our predecessors that lies between it and us (or among its
+   * predecessors but not one of our successors between us and it). A peer that
+   * joined through an admitting peer with an outdated table ends up like that; nothing in
+   * its neighbors' Updates tells it, since they find nothing closer in what it sends.
+   */
+  private staleView(sender: bigint, successors: Uint8Array[], predecessors: Uint8Array[]): boolean {
+    const succ = successors.map(toBig);
+    if (succ.includes(this.n)) {
+      for (const y of this.pred) if (this.ring.inOpen(y, sender, this.n) && !succ.includes(y)) return true;
+    }
+    const pred = predecessors.map(toBig);
+    if (pred.includes(this.n)) {
+      for (const y of this.succ) if (this.ring.inOpen(y, this.n, sender) && !pred.includes(y)) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Answers a stale view with our own neighbor lists (an extra Update, RFC 6940 §9.6
+   * semantics), so the sender learns closer neighbors; at most once per second per peer.
+   */
+  private correct(peer: bigint): void {
+    const now = this.host.clock.monotonic();
+    const last = this.corrected.get(peer);
+    if (last !== undefined && now - last < STALE_CORRECTION_INTERVAL_MS) return;
+    if (this.corrected.size > 1024) this.corrected.clear();
+    this.corrected.set(peer, now);
+    this.counters.correctionsSent++;
+    void this.sendUpdate(peer, 'neighbors');
   }
 
   private handleLeave(req: TopologyRequest): Uint8Array {

@@ -17,7 +17,7 @@ import { createLogger } from '../logging.js';
 import { asArray, parseHostPort } from '../node-options.js';
 import { loadUsageModules } from '../usages.js';
 
-const COMMON_OPTIONS = {
+export const COMMON_OPTIONS = {
   identity: { type: 'string' },
   'bootstrap-node': { type: 'string', multiple: true },
   'insecure-link': { type: 'boolean' },
@@ -27,7 +27,7 @@ const COMMON_OPTIONS = {
   'log-level': { type: 'string', default: 'warn' },
 } as const;
 
-const COMMON_HELP = `
+export const COMMON_HELP = `
   --identity DIR             identity directory (cert.pem, key.pem, config.xml)
   --bootstrap-node HOST:PORT node to connect through (default: the configuration's)
   --transport tls|udp|tcp    link to the bootstrap node (udp/tcp need --insecure-link)
@@ -38,7 +38,7 @@ const COMMON_HELP = `
 
 type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
 
-async function withClient<T>(values: Values, fn: (node: ReloadNode) => Promise<T>): Promise<T> {
+export async function withClient<T>(values: Values, fn: (node: ReloadNode) => Promise<T>): Promise<T> {
   const transport = String(values.transport);
   if (!['tls', 'udp', 'tcp'].includes(transport)) throw new UsageError('--transport must be tls, udp or tcp');
   const bootstrap = asArray(values['bootstrap-node']).map((b) => parseHostPort(b, '--bootstrap-node', 6084));
@@ -76,7 +76,7 @@ function resourceOf(values: Values, node: ReloadNode): Uint8Array {
   return resourceIdOf(required(values, 'resource'), node.params.nodeIdLength);
 }
 
-function parseHex(text: string, what: string): Uint8Array {
+export function parseHex(text: string, what: string): Uint8Array {
   try {
     return fromHex(text);
   } catch {
@@ -109,7 +109,7 @@ function valueJson(v: VerifiedValue): Record<string, unknown> {
   return out;
 }
 
-function fail(io: CommandIO, err: unknown): number {
+export function fail(io: CommandIO, err: unknown): number {
   if (err instanceof ReloadError) {
     io.stderr.write(`${errorCodeName(err.errorCode)}: ${err.message}\n`);
     return 1;

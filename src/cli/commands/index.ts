@@ -7,9 +7,13 @@ import { serveEnrollmentCommand } from './serve-enrollment.js';
 import { decodeCommand } from './decode.js';
 import { wireCorpusCommand } from './wire-corpus.js';
 import { startCommand } from './start.js';
+import { demoCommand } from './demo.js';
 import { fetchCommand, findCommand, pingCommand, routeCommand, statCommand, storeCommand } from './client.js';
+import { diagCommand } from './diag.js';
+import { simCommand } from './sim.js';
 
 export const commands: Command[] = [
+  demoCommand,
   startCommand,
   storeCommand,
   fetchCommand,
@@ -17,10 +21,12 @@ export const commands: Command[] = [
   findCommand,
   pingCommand,
   routeCommand,
+  diagCommand,
   initOverlayCommand,
   addUserCommand,
   serveEnrollmentCommand,
   enrollCommand,
   decodeCommand,
   wireCorpusCommand,
+  simCommand,
 ];

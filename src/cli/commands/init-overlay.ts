@@ -28,9 +28,16 @@ configuration DIR/config.xml and an empty DIR/users.json.
                          POLICY USER-MATCH | NODE-MATCH | USER-NODE-MATCH | NODE-MULTIPLE |
                                 USER-CHAIN-ACL
                          defaults: MAX-COUNT 16, MAX-SIZE 4096, MAX-NODE-MULTIPLE 20
+  --share-pattern KIND:PATTERN
+                         enables ShaRe variable resource names (RFC 8076 §5.3) for a
+                         USER-CHAIN-ACL kind given with --kind (NAME or Kind-ID); PATTERN is a
+                         POSIX extended regular expression containing $USER and $DOMAIN,
+                         e.g. ACCESS-CONTROL-LIST:.*-conf-$USER@$DOMAIN; repeatable
   --enrollment-url URL   https: URL of the enrollment server written into the configuration
                          (default https://localhost:6084/enroll; none with --self-signed)
   --landmark HOST:PORT   a landmark for topology-aware Node-IDs (port default 6084); repeatable
+  --max-message-size N   max-message-size in bytes (default 65536: a ConfigUpdate carries the
+                         whole signed document, and Fetch answers carry writers' certificates)
 `;
 
 export const DEFAULT_MAX_COUNT = 16;
@@ -128,6 +135,28 @@ export function parseKindSpec(spec: string): KindDefinition {
   return kind;
 }
 
+/**
+ * Applies --share-pattern KIND:PATTERN options (RFC 8076 §5.3): each adds a pattern to the
+ * kind's `share:variable-resource-names enable="true"` element.
+ */
+export function applySharePatterns(kinds: KindDefinition[], specs: string[]): void {
+  for (const spec of specs) {
+    const colon = spec.indexOf(':');
+    if (colon <= 0 || colon === spec.length - 1) throw new UsageError(`--share-pattern ${spec}: expected KIND:PATTERN`);
+    const kindText = spec.slice(0, colon);
+    const pattern = spec.slice(colon + 1);
+    const byNumber = /^(0x[0-9a-fA-F]{1,8}|[0-9]{1,10})$/.test(kindText) ? Number(kindText) : undefined;
+    const k = kinds.find((d) => (byNumber !== undefined ? d.id === byNumber : d.name?.toUpperCase() === kindText.toUpperCase()));
+    if (!k) throw new UsageError(`--share-pattern ${spec}: kind ${kindText} is not given with --kind`);
+    if (k.accessControl !== 'USER-CHAIN-ACL') throw new UsageError(`--share-pattern ${spec}: variable resource names need a USER-CHAIN-ACL kind, ${kindText} is ${k.accessControl}`);
+    if (!pattern.includes('$USER') || !pattern.includes('$DOMAIN')) {
+      throw new UsageError(`--share-pattern ${spec}: a pattern must contain both $USER and $DOMAIN (RFC 8076 §5.3)`);
+    }
+    k.shareVariableResourceNames ??= { enable: true, patterns: [] };
+    k.shareVariableResourceNames.patterns.push(pattern);
+  }
+}
+
 function strings(v: unknown): string[] {
   return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
 }
@@ -143,10 +172,19 @@ export const initOverlayCommand: Command = {
       'self-signed': { type: 'boolean' },
       bootstrap: { type: 'string', multiple: true },
       kind: { type: 'string', multiple: true },
+      'share-pattern': { type: 'string', multiple: true },
       'enrollment-url': { type: 'string' },
       landmark: { type: 'string', multiple: true },
+      'max-message-size': { type: 'string' },
     });
     const name = required(values, 'name');
+    let maxMessageSize: number | undefined;
+    if (values['max-message-size'] !== undefined) {
+      maxMessageSize = Number(values['max-message-size']);
+      if (!Number.isInteger(maxMessageSize) || maxMessageSize < 1024 || maxMessageSize > 0xffffff) {
+        throw new UsageError(`--max-message-size ${String(values['max-message-size'])}: must be a whole number of bytes, 1024..16777215`);
+      }
+    }
     if (!isDnsName(name)) throw new UsageError(`--name ${name}: an overlay name must be a DNS name (e.g. overlay.example.org)`);
     const dir = required(values, 'dir');
     const bootstrapNodes: BootstrapNode[] = strings(values.bootstrap).map((b) => {
@@ -167,6 +205,7 @@ export const initOverlayCommand: Command = {
       if (seen.has(k.id!)) throw new UsageError(`--kind ${k.name ?? k.id}: given more than once`);
       seen.add(k.id!);
     }
+    applySharePatterns(kinds, strings(values['share-pattern']));
     const enrollmentUrl = values['enrollment-url'] as string | undefined;
     if (enrollmentUrl !== undefined) {
       let u: URL;
@@ -185,6 +224,7 @@ export const initOverlayCommand: Command = {
       kinds,
       enrollmentUrl,
       landmarks,
+      ...(maxMessageSize !== undefined ? { maxMessageSize } : {}),
     });
     const p = overlayPaths(dir);
     const c = overlay.configuration;

@@ -1,5 +1,7 @@
 /** reload-node start: run a peer until SIGINT/SIGTERM, then leave the overlay cleanly. */
+import { loadIdentity } from '../../../certs/enrollment-client.js';
 import { serveEnrollment } from '../../../certs/overlay-admin.js';
+import { sipUsage } from '../../../usages/sip/index.js';
 import { createNodeFromIdentity } from '../../node/create.js';
 import type { ReloadNode } from '../../node/node.js';
 import { toHex } from '../../wire/codec.js';
@@ -7,6 +9,8 @@ import { type Command, UsageError, parseOptions, required } from '../command.js'
 import { createLogger } from '../logging.js';
 import { asArray, parseHostPort, parseListen, untilSignal } from '../node-options.js';
 import { loadUsageModules } from '../usages.js';
+import { serveStatus } from '../../status/server.js';
+import { diagnosticsAccess } from '../diagnostics-access.js';
 
 const usage = `
 usage: reload-node start --identity DIR [options]
@@ -24,8 +28,16 @@ options:
   --enrollment HOST:PORT     also run the enrollment server, for the overlay in --overlay-dir
   --overlay-dir DIR          the overlay directory made by init-overlay (with --enrollment)
   --usage FILE               load a usage module (repeatable)
+  --sip HOST:PORT            run a SIP front end for ordinary SIP phones on UDP and TCP
+                             HOST:PORT: registrar and proxy over the overlay (RFC 7904)
+  --sip-user DIR             an identity directory (from \`reload-node enroll\`) whose AOR
+                             the front end may register (repeatable; the peer's own AOR
+                             always may)
   --update-interval SECONDS  override chord-update-interval (neighbour Updates)
   --log-level LEVEL          trace, debug, info (default), warn, error, silent
+  --status HOST:PORT         serve the status page (and /api/status) there, e.g. 127.0.0.1:8080
+  --diagnostics WHO          RFC 7851 diagnostics answered to enrolled nodes: all (default),
+                             none, or a comma list of Kinds (routing_table_size,app_uptime,...)
 `;
 
 export const startCommand: Command = {
@@ -42,9 +54,15 @@ export const startCommand: Command = {
       enrollment: { type: 'string' },
       'overlay-dir': { type: 'string' },
       usage: { type: 'string', multiple: true },
+      sip: { type: 'string' },
+      'sip-user': { type: 'string', multiple: true },
       'update-interval': { type: 'string' },
       'log-level': { type: 'string', default: 'info' },
+      status: { type: 'string' },
+      diagnostics: { type: 'string', default: 'all' },
     });
+    const statusAt = values.status !== undefined ? parseHostPort(String(values.status), '--status') : undefined;
+    const diagnostics = { access: diagnosticsAccess(String(values.diagnostics)) };
     const dir = required(values, 'identity');
     const log = createLogger(String(values['log-level']));
     const listen = asArray(values.listen).map(parseListen);
@@ -58,6 +76,18 @@ export const startCommand: Command = {
     }
     if (values.enrollment && !values['overlay-dir']) throw new UsageError('--enrollment needs --overlay-dir');
     const usages = await loadUsageModules(asArray(values.usage));
+    const sipUsers = asArray(values['sip-user']);
+    if (sipUsers.length > 0 && values.sip === undefined) throw new UsageError('--sip-user needs --sip');
+    const sip =
+      values.sip !== undefined
+        ? sipUsage({
+            frontEnd: {
+              ...parseHostPort(String(values.sip), '--sip', 5060),
+              users: await Promise.all(sipUsers.map(async (d) => (await loadIdentity(d)).credentials)),
+            },
+          })
+        : undefined;
+    if (sip) usages.push(sip);
     const enrollment = values.enrollment
       ? await serveEnrollment(String(values['overlay-dir']), { ...parseHostPort(String(values.enrollment), '--enrollment') })
       : undefined;
@@ -73,6 +103,7 @@ export const startCommand: Command = {
         usages,
         topologyParams,
         log,
+        diagnostics,
       }));
       await node.start();
     } catch (err) {
@@ -81,7 +112,19 @@ export const startCommand: Command = {
     }
     io.stdout.write(`node ${toHex(node.nodeId)} joined overlay ${node.params.overlayName}\n`);
     for (const a of node.addresses) io.stdout.write(`listening ${a.kind}:${a.address.host}:${a.address.port}\n`);
+    const fe = sip?.frontEnd;
+    if (fe) io.stdout.write(`sip front end udp,tcp:${fe.uaAddress.host}:${fe.uaAddress.port} peers tls:${fe.peerAddress.host}:${fe.peerAddress.port}\n`);
+    let status;
+    try {
+      status = statusAt ? await serveStatus(node, statusAt) : undefined;
+    } catch (err) {
+      await node.leave();
+      await enrollment?.close();
+      throw new Error(`--status ${statusAt!.host}:${statusAt!.port}: ${(err as Error).message}`, { cause: err });
+    }
+    if (status) io.stdout.write(`status page: ${status.url}\n`);
     const signal = await untilSignal();
+    await status?.close();
     log.info('leaving the overlay', { signal });
     await node.leave();
     await enrollment?.close();

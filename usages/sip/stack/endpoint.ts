@@ -25,6 +25,7 @@ import {
   DEFAULT_MAX_FORWARDS,
   DEFAULT_MAX_MESSAGE_BYTES,
   DEFAULT_SIP_PORT,
+  DEFAULT_SIPS_PORT,
   DEFAULT_TIMERS,
   MAGIC_COOKIE,
   type SipTimerValues,
@@ -40,9 +41,14 @@ import {
   type ServerTransaction,
   TransactionLayer,
 } from './transaction.js';
-import { type HostPort, TcpTransport, UdpTransport } from './transport.js';
+import { type HostPort, type SipTlsOptions, type TcpConnection, TcpTransport, UdpTransport } from './transport.js';
 
-export type SipTransportName = 'UDP' | 'TCP';
+export type SipTransportName = 'UDP' | 'TCP' | 'TLS';
+
+/** A stream connection (TCP or TLS) of the endpoint. */
+export interface SipConnectionInfo extends TcpConnection {
+  readonly transport: 'TCP' | 'TLS';
+}
 
 /** Where to send a message. */
 export interface SipDestination {
@@ -60,6 +66,11 @@ export interface SipEndpointInit {
   udp?: { host?: string; port?: number } | false;
   /** TCP listener, or false for none. @default { host: '127.0.0.1', port: 0 } */
   tcp?: { host?: string; port?: number } | false;
+  /**
+   * TLS listener and client connections (RFC 3261 §26.2: mutual TLS with `certificate`,
+   * checked by `ca` and `verifyPeer`); none unless given. Its Via sent-by port is its own.
+   */
+  tls?: ({ host?: string; port?: number } & SipTlsOptions) | false;
   /** Host written into Via sent-by. @default the listener's address (127.0.0.1 for a wildcard bind) */
   viaHost?: string;
   /** T1, T2, T4 in ms. @default 500, 4000, 5000 */
@@ -75,6 +86,12 @@ export interface SipEndpointInit {
   tcpIdleTimeoutMs?: number;
   /** Answer a cancelled INVITE with 487 right after the 'cancelled' event. @default true */
   autoRespondToCancel?: boolean;
+  /**
+   * INVITE server transactions retransmit their 2xx over UDP until the ACK (a UAS core's
+   * duty, RFC 3261 §13.3.1.4). A proxy sets false: it forwards the UAS's retransmissions
+   * (RFC 6026 §8.5). @default true
+   */
+  retransmit2xx?: boolean;
 }
 
 /** A message that failed to parse. */
@@ -104,6 +121,8 @@ export type SipEndpointEvents = {
   dropped: [DroppedReport];
   /** Socket errors and TU listener exceptions (the endpoint keeps running). */
   error: [Error];
+  /** A TCP or TLS connection is up (TLS: after the handshake and `verifyPeer`), either direction. */
+  connection: [SipConnectionInfo];
 };
 
 export class SipEndpoint extends TypedEmitter<SipEndpointEvents> {
@@ -114,6 +133,7 @@ export class SipEndpoint extends TypedEmitter<SipEndpointEvents> {
   private readonly layer: TransactionLayer;
   private udp?: UdpTransport;
   private tcp?: TcpTransport;
+  private tls?: TcpTransport;
   private viaHostName = '127.0.0.1';
   private running = false;
   private readonly tags = new WeakMap<SipRequest, string>();
@@ -128,6 +148,7 @@ export class SipEndpoint extends TypedEmitter<SipEndpointEvents> {
       clock: this.clock,
       timers: this.timers,
       onListenerError: (error, event) => this.reportError(error, event),
+      retransmit2xx: init.retransmit2xx ?? true,
     });
   }
 
@@ -168,15 +189,40 @@ export class SipEndpoint extends TypedEmitter<SipEndpointEvents> {
               connectionId: conn.id,
             }),
           onError: (e) => this.reportError(e, 'tcp'),
+          onConnection: (conn) => this.emit('connection', connectionView(conn, 'TCP')),
         });
         await this.tcp.start();
+      }
+      const tlsOpt = this.init.tls;
+      if (tlsOpt) {
+        this.tls = new TcpTransport({
+          host: tlsOpt.host ?? '127.0.0.1',
+          port: tlsOpt.port ?? 0,
+          clock: this.clock,
+          maxMessageBytes: this.maxMessageBytes,
+          idleTimeoutMs: this.init.tcpIdleTimeoutMs ?? 300_000,
+          tls: tlsOpt,
+          onMessage: (data, conn) =>
+            this.receive(data, { transport: 'TLS', source: conn.remote, local: conn.local, connectionId: conn.id }, 'stream'),
+          onFramingError: (error, headerBytes, conn) =>
+            this.malformed(headerBytes ?? new Uint8Array(0), error, {
+              transport: 'TLS',
+              source: conn.remote,
+              local: conn.local,
+              connectionId: conn.id,
+            }),
+          onError: (e) => this.reportError(e, 'tls'),
+          onConnection: (conn) => this.emit('connection', connectionView(conn, 'TLS')),
+        });
+        await this.tls.start();
       }
     } catch (e) {
       await this.udp?.close();
       await this.tcp?.close();
+      await this.tls?.close();
       throw e;
     }
-    const bound = this.udp?.address.host ?? this.tcp?.address.host ?? '127.0.0.1';
+    const bound = this.udp?.address.host ?? this.tcp?.address.host ?? this.tls?.address.host ?? '127.0.0.1';
     this.viaHostName = this.init.viaHost ?? (bound === '0.0.0.0' || bound === '::' ? '127.0.0.1' : bound);
     this.running = true;
   }
@@ -188,6 +234,7 @@ export class SipEndpoint extends TypedEmitter<SipEndpointEvents> {
     this.layer.clear();
     await this.udp?.close();
     await this.tcp?.close();
+    await this.tls?.close();
   }
 
   get udpAddress(): HostPort | undefined {
@@ -196,6 +243,41 @@ export class SipEndpoint extends TypedEmitter<SipEndpointEvents> {
 
   get tcpAddress(): HostPort | undefined {
     return this.tcp?.address;
+  }
+
+  get tlsAddress(): HostPort | undefined {
+    return this.tls?.address;
+  }
+
+  /**
+   * An open TCP or TLS connection to `to`: an existing one, else a new one (for TLS, the
+   * handshake and `verifyPeer` must pass). Send on it with `SipDestination.connectionId`.
+   */
+  async connect(transport: 'TCP' | 'TLS', to: HostPort): Promise<SipConnectionInfo> {
+    this.assertRunning();
+    const t = this.transportFor(transport) as TcpTransport;
+    const conn = await t.connect({ host: stripBrackets(to.host), port: to.port });
+    return connectionView(conn, transport);
+  }
+
+  /** An open stream connection by id. */
+  connection(id: string): SipConnectionInfo | undefined {
+    for (const [transport, t] of [['TCP', this.tcp], ['TLS', this.tls]] as const) {
+      const c = t?.connections().find((x) => x.id === id);
+      if (c) return connectionView(c, transport);
+    }
+    return undefined;
+  }
+
+  /** The open connections of a stream transport. */
+  connections(transport: 'TCP' | 'TLS'): SipConnectionInfo[] {
+    const t = transport === 'TCP' ? this.tcp : this.tls;
+    return (t?.connections() ?? []).map((c) => (connectionView(c, transport)));
+  }
+
+  /** Closes a stream connection; returns whether it was open. */
+  closeConnection(id: string): boolean {
+    return (this.tcp?.closeConnection(id) ?? false) || (this.tls?.closeConnection(id) ?? false);
   }
 
   /** The host this endpoint writes into Via sent-by. */
@@ -236,7 +318,7 @@ export class SipEndpoint extends TypedEmitter<SipEndpointEvents> {
   }
 
   private startClient(req: SipRequest, dest: SipDestination): ClientTransaction {
-    return this.layer.createClient(req, dest.transport === 'TCP', (m) => this.transmit(serializeMessage(m), dest));
+    return this.layer.createClient(req, dest.transport !== 'UDP', (m) => this.transmit(serializeMessage(m), dest));
   }
 
   /**
@@ -316,8 +398,8 @@ export class SipEndpoint extends TypedEmitter<SipEndpointEvents> {
     // The response leaves on the transport the request came in on (§18.2.2), else the Via's.
     const transport = info ? info.transport : this.transportOfVia(via.transport);
     const received = getParam(via.params, 'received') ?? undefined;
-    if (transport === 'TCP') {
-      const dest: SipDestination = { transport, host: received ?? via.host, port: via.port ?? DEFAULT_SIP_PORT };
+    if (transport !== 'UDP') {
+      const dest: SipDestination = { transport, host: stripBrackets(received ?? via.host), port: via.port ?? (transport === 'TLS' ? DEFAULT_SIPS_PORT : DEFAULT_SIP_PORT) };
       if (info?.connectionId) dest.connectionId = info.connectionId;
       return dest;
     }
@@ -332,12 +414,12 @@ export class SipEndpoint extends TypedEmitter<SipEndpointEvents> {
   }
 
   private transportOfVia(viaTransport: string): SipTransportName {
-    if (viaTransport === 'UDP' || viaTransport === 'TCP') return viaTransport;
+    if (viaTransport === 'UDP' || viaTransport === 'TCP' || viaTransport === 'TLS') return viaTransport;
     throw new SipStackError('NO_TRANSPORT', `no ${viaTransport} transport`);
   }
 
   private transportFor(name: SipTransportName): UdpTransport | TcpTransport {
-    const t = name === 'UDP' ? this.udp : this.tcp;
+    const t = name === 'UDP' ? this.udp : name === 'TCP' ? this.tcp : this.tls;
     if (!t) throw new SipStackError('NO_TRANSPORT', `the endpoint has no ${name} transport`);
     return t;
   }
@@ -347,7 +429,7 @@ export class SipEndpoint extends TypedEmitter<SipEndpointEvents> {
     if (dest.transport === 'UDP') {
       await (this.transportFor('UDP') as UdpTransport).send(data, { host: stripBrackets(dest.host), port: dest.port });
     } else {
-      await (this.transportFor('TCP') as TcpTransport).send(data, { host: stripBrackets(dest.host), port: dest.port }, dest.connectionId);
+      await (this.transportFor(dest.transport) as TcpTransport).send(data, { host: stripBrackets(dest.host), port: dest.port }, dest.connectionId);
     }
   }
 
@@ -389,7 +471,7 @@ export class SipEndpoint extends TypedEmitter<SipEndpointEvents> {
       res.headers.push({ name: 'Call-ID', value: s.callId });
       res.headers.push({ name: 'CSeq', value: s.cseq });
       const viaPort = s.topVia.port ?? DEFAULT_SIP_PORT;
-      const usesSourcePort = getParam(s.topVia.params, 'rport') !== undefined || this.init.forceRport || info.transport === 'TCP';
+      const usesSourcePort = getParam(s.topVia.params, 'rport') !== undefined || this.init.forceRport || info.transport !== 'UDP';
       const dest: SipDestination = {
         transport: info.transport,
         host: info.source.host,
@@ -459,7 +541,7 @@ export class SipEndpoint extends TypedEmitter<SipEndpointEvents> {
   private createServer(req: SipRequest, info: ReceiveInfo): ServerTransaction {
     const tag = generateTag(this.random);
     this.tags.set(req, tag);
-    const reliable = info.transport === 'TCP';
+    const reliable = info.transport !== 'UDP';
     return this.layer.createServer(
       req,
       reliable,
@@ -492,7 +574,7 @@ export class SipEndpoint extends TypedEmitter<SipEndpointEvents> {
   private isOwnSentBy(host: string, port: number | undefined): boolean {
     if (host.toLowerCase() !== this.viaHostName.toLowerCase()) return false;
     const p = port ?? DEFAULT_SIP_PORT;
-    return p === this.udp?.address.port || p === this.tcp?.address.port;
+    return p === this.udp?.address.port || p === this.tcp?.address.port || p === this.tls?.address.port;
   }
 
   private reportError(error: unknown, where: string): void {
@@ -503,6 +585,21 @@ export class SipEndpoint extends TypedEmitter<SipEndpointEvents> {
     }
     if (!this.emit('error', e)) console.error(`SIP endpoint (${where}):`, e);
   }
+}
+
+/** A read-only view of a transport connection (`open` stays live). */
+function connectionView(c: TcpConnection, transport: 'TCP' | 'TLS'): SipConnectionInfo {
+  return {
+    id: c.id,
+    transport,
+    remote: c.remote,
+    local: c.local,
+    outbound: c.outbound,
+    get open() {
+      return c.open;
+    },
+    ...(c.peerCertificate ? { peerCertificate: c.peerCertificate } : {}),
+  };
 }
 
 function stripBrackets(host: string): string {

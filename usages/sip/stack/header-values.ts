@@ -429,8 +429,3 @@ export function parseTokenValue(value: string, header: string): string {
   if (!isToken(v)) bad(header, `"${printable(v)}" is not a token`);
   return v;
 }
-
-/** The magic-cookie check of RFC 3261 §8.1.1.7 on a raw branch value. */
-export function branchHasMagicCookie(branch: string): boolean {
-  return branch.startsWith(MAGIC_COOKIE);
-}

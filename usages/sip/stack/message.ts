@@ -40,10 +40,10 @@ export interface HeaderField {
 
 /** Where a received message came from (RFC 3261 §18.2.1 needs the source address). */
 export interface ReceiveInfo {
-  transport: 'UDP' | 'TCP';
+  transport: 'UDP' | 'TCP' | 'TLS';
   source: { host: string; port: number };
   local: { host: string; port: number };
-  /** The stream connection it arrived on (TCP). */
+  /** The stream connection it arrived on (TCP, TLS). */
   connectionId?: string;
 }
 

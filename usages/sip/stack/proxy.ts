@@ -91,11 +91,14 @@ export function prepareForward(
 /**
  * Turns a next-hop SIP URI into a destination without DNS SRV (RFC 3263 simplified): the
  * maddr or host, the explicit port or 5060/5061, the transport parameter or `fallback`.
+ * A SIPS URI, or `transport=tls`, goes over TLS (RFC 3261 §26.2.2) when the endpoint has a
+ * TLS transport (`tls: true`); otherwise over TCP as before.
  */
-export function destinationOf(uri: Uri, fallback: 'UDP' | 'TCP' = 'UDP'): SipDestination {
+export function destinationOf(uri: Uri, fallback: 'UDP' | 'TCP' = 'UDP', options: { tls?: boolean } = {}): SipDestination {
   if (uri.kind !== 'sip') throw new SipStackError('INVALID_ARGUMENT', `cannot route to a ${uri.kind === 'tel' ? 'tel' : uri.scheme} URI`);
   const t = (getUriParam(uri, 'transport') ?? '').toUpperCase();
-  const transport = t === 'TCP' || t === 'UDP' ? t : uri.scheme === 'sips' ? 'TCP' : fallback;
+  const secure = options.tls === true && (uri.scheme === 'sips' || t === 'TLS');
+  const transport = secure ? 'TLS' : t === 'TCP' || t === 'UDP' ? t : uri.scheme === 'sips' ? 'TCP' : fallback;
   const host = getUriParam(uri, 'maddr') ?? uri.host;
   const port = uri.port ?? (uri.scheme === 'sips' ? DEFAULT_SIPS_PORT : DEFAULT_SIP_PORT);
   return { transport, host: host.startsWith('[') ? host.slice(1, -1) : host, port };

@@ -328,6 +328,12 @@ export interface ServerTransactionInit extends TransactionInit {
   toTag: string;
   /** Called when an INVITE transaction sends a 2xx and enters Accepted. */
   onAccepted?: (res: SipResponse) => void;
+  /**
+   * Whether an INVITE transaction retransmits its 2xx over unreliable transports until
+   * the ACK (the UAS core's duty, RFC 3261 §13.3.1.4). A proxy forwards 2xx
+   * retransmissions instead and sets this false (RFC 6026 §7.1, §8.5). @default true
+   */
+  retransmit2xx?: boolean;
 }
 
 abstract class ServerTransactionBase extends TransactionBase<ServerTransactionEvents> {
@@ -374,6 +380,12 @@ export class InviteServerTransaction extends ServerTransactionBase {
   /** Whether a CANCEL for this INVITE arrived. */
   cancelled = false;
   private ackReceived = false;
+  private readonly retransmit2xx: boolean;
+
+  constructor(request: SipRequest, init: ServerTransactionInit) {
+    super(request, init);
+    this.retransmit2xx = init.retransmit2xx ?? true;
+  }
 
   get state(): InviteServerState {
     return this.st;
@@ -409,7 +421,7 @@ export class InviteServerTransaction extends ServerTransactionBase {
         if (!this.ackReceived) this.emit('ackTimeout');
         this.enterTerminated();
       });
-      if (!this.reliable) this.arm2xx(this.t.T1_MS);
+      if (!this.reliable && this.retransmit2xx) this.arm2xx(this.t.T1_MS);
       return;
     }
     this.st = 'completed';
@@ -541,6 +553,8 @@ export interface TransactionLayerInit {
   clock: Clock;
   timers?: Partial<SipTimerValues>;
   onListenerError?: ListenerErrorSink;
+  /** INVITE server transactions retransmit their 2xx (see ServerTransactionInit). @default true */
+  retransmit2xx?: boolean;
 }
 
 /** Owns the live transactions and matches messages to them. */
@@ -589,6 +603,7 @@ export class TransactionLayer {
       reliable,
       send,
       toTag,
+      retransmit2xx: this.init.retransmit2xx ?? true,
       onTerminated: () => {
         if (this.servers.get(key) === tx) this.servers.delete(key);
         for (const [k, v] of this.accepted) if (v === tx) this.accepted.delete(k);

@@ -1,12 +1,16 @@
 /**
  * SIP transports (RFC 3261 §18): a UDP socket (node:dgram) and a TCP listener with client
- * connections (node:net). They move octets only: a datagram is one message; a TCP stream
- * is cut into messages by {@link SipStreamFramer}. Nothing here parses headers beyond
- * framing, and no input (malformed, oversized, or a socket error) ends a socket that
- * other messages use.
+ * connections (node:net), or the same over TLS (node:tls, RFC 3261 §26.2: mutual
+ * authentication with certificates, e.g. the SIP connection two RELOAD peers open after
+ * AppAttach, RFC 7904 §5.1). They move octets only: a datagram is one message; a TCP or
+ * TLS stream is cut into messages by {@link SipStreamFramer}. Nothing here parses headers
+ * beyond framing, and no input (malformed, oversized, a failed handshake or a socket
+ * error) ends a socket that other messages use.
  */
+import type { KeyObject } from 'node:crypto';
 import { type Socket as UdpSocket, createSocket } from 'node:dgram';
 import { type Server, type Socket, createServer, connect, isIPv6 } from 'node:net';
+import * as tls from 'node:tls';
 import type { Clock, TimerHandle } from '../../../src/common/clock.js';
 import { SipStackError } from './errors.js';
 import { type FramerEvent, SipStreamFramer } from './parser.js';
@@ -96,13 +100,38 @@ export class UdpTransport {
 
 // ---------------------------------------------------------------------------------------------
 
-/** One TCP connection carrying SIP messages. */
+/** One TCP (or TLS) connection carrying SIP messages. */
 export interface TcpConnection {
   readonly id: string;
   readonly remote: HostPort;
   readonly local: HostPort;
   readonly outbound: boolean;
   readonly open: boolean;
+  /** TLS connections: the certificate the other side presented and `verifyPeer` accepted (DER). */
+  readonly peerCertificate?: Uint8Array;
+}
+
+/** Certificates and checks of a TLS transport (RFC 3261 §26.2.1: mutual TLS). */
+export interface SipTlsOptions {
+  /** This side's certificate, DER. */
+  certificate: Uint8Array;
+  privateKey: KeyObject | string;
+  /**
+   * Trust anchors, DER. With anchors, the handshake requires a chain to them on both sides;
+   * without (self-signed certificates), any certificate passes the handshake and the
+   * decision rests on `verifyPeer`. Host names are never checked (certificates of RELOAD
+   * peers name Node-IDs, not hosts).
+   */
+  ca?: readonly Uint8Array[];
+  /** Judges the other side's certificate after every handshake; throws to refuse it. */
+  verifyPeer?(der: Uint8Array): void;
+  /** A handshake not finished after this long is abandoned, ms. @default 10000 */
+  handshakeTimeoutMs?: number;
+}
+
+function derToPem(der: Uint8Array): string {
+  const b64 = Buffer.from(der).toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
+  return `-----BEGIN CERTIFICATE-----\n${b64}\n-----END CERTIFICATE-----\n`;
 }
 
 export interface TcpTransportInit {
@@ -117,6 +146,10 @@ export interface TcpTransportInit {
   /** The stream could not be framed (RFC 4475 §3.1.2.3): the connection closes after this returns. */
   onFramingError: (error: SipParseError, headerBytes: Uint8Array | undefined, conn: TcpConnection) => Promise<void> | void;
   onError: (error: Error) => void;
+  /** Run TLS over the connections (both directions) instead of plain TCP. */
+  tls?: SipTlsOptions;
+  /** A connection is up (after the TLS handshake and `verifyPeer`, for TLS). */
+  onConnection?: (conn: TcpConnection) => void;
 }
 
 class Conn implements TcpConnection {
@@ -130,6 +163,7 @@ class Conn implements TcpConnection {
     readonly local: HostPort,
     readonly outbound: boolean,
     maxMessageBytes: number,
+    readonly peerCertificate?: Uint8Array,
   ) {
     this.framer = new SipStreamFramer({ maxMessageBytes });
   }
@@ -140,17 +174,38 @@ class Conn implements TcpConnection {
 
 const key = (hp: HostPort): string => `${normalizeAddress(hp.host).toLowerCase()}|${hp.port}`;
 
-/** The TCP transport: a listener plus a pool of connections, reused in both directions. */
+/**
+ * The TCP transport (or TLS, with `init.tls`): a listener plus a pool of connections,
+ * reused in both directions.
+ */
 export class TcpTransport {
   private server?: Server;
   private bound?: HostPort;
   private readonly byId = new Map<string, Conn>();
   private readonly byRemote = new Map<string, Conn>();
   private readonly pending = new Map<string, Promise<Conn>>();
+  /** Sockets still in their TLS handshake (destroyed on close). */
+  private readonly handshaking = new Set<Socket>();
   private nextId = 1;
   private closed = false;
+  private readonly tlsPem?: { key: string; cert: string; ca: string[] };
 
-  constructor(private readonly init: TcpTransportInit) {}
+  constructor(private readonly init: TcpTransportInit) {
+    const t = init.tls;
+    if (t) {
+      const k = t.privateKey;
+      this.tlsPem = {
+        key: typeof k === 'string' ? k : (k.export({ type: 'pkcs8', format: 'pem' }) as string),
+        cert: derToPem(t.certificate),
+        ca: (t.ca ?? []).map(derToPem),
+      };
+    }
+  }
+
+  /** Whether this transport runs TLS. */
+  get secure(): boolean {
+    return this.tlsPem !== undefined;
+  }
 
   get address(): HostPort {
     if (!this.bound) throw new SipStackError('INVALID_STATE', 'TCP transport not started');
@@ -166,7 +221,7 @@ export class TcpTransport {
   }
 
   async start(): Promise<HostPort> {
-    const server = createServer((socket) => this.adopt(socket, false));
+    const server = this.tlsPem ? this.createTlsServer(this.tlsPem) : createServer((socket) => this.adopt(socket, false));
     this.server = server;
     server.on('error', (e) => this.init.onError(e));
     await new Promise<void>((resolve, reject) => {
@@ -203,27 +258,149 @@ export class TcpTransport {
     });
   }
 
+  /**
+   * An open connection to `to` (reused when one exists, else a new one, whose TLS handshake
+   * and `verifyPeer` check must pass). Rejects with SipStackError TRANSPORT_ERROR.
+   */
+  async connect(to: HostPort): Promise<TcpConnection> {
+    if (this.closed) throw new SipStackError('STOPPED', 'transport is closed');
+    const existing = this.byRemote.get(key(to));
+    if (existing?.open) return existing;
+    return this.connectTo(to);
+  }
+
+  /** Closes one connection (at once). Returns whether it was open. */
+  closeConnection(id: string): boolean {
+    const conn = this.byId.get(id);
+    if (!conn) return false;
+    this.drop(conn);
+    return true;
+  }
+
+  /** The open connections. */
+  connections(): TcpConnection[] {
+    return [...this.byId.values()].filter((c) => c.open);
+  }
+
   private connectTo(to: HostPort): Promise<Conn> {
     const k = key(to);
     const pending = this.pending.get(k);
     if (pending) return pending;
     const p = new Promise<Conn>((resolve, reject) => {
-      const socket = connect({ host: to.host, port: to.port });
-      const onError = (e: Error): void => reject(new SipStackError('TRANSPORT_ERROR', `connect to ${to.host}:${to.port} failed: ${e.message}`, { cause: e }));
-      socket.once('error', onError);
-      socket.once('connect', () => {
-        socket.off('error', onError);
-        resolve(this.adopt(socket, true));
+      const pem = this.tlsPem;
+      const fail = (e: Error): void => reject(new SipStackError('TRANSPORT_ERROR', `connect to ${to.host}:${to.port} failed: ${e.message}`, { cause: e }));
+      if (!pem) {
+        const socket = connect({ host: to.host, port: to.port });
+        socket.once('error', fail);
+        socket.once('connect', () => {
+          socket.off('error', fail);
+          resolve(this.adopt(socket, true));
+        });
+        return;
+      }
+      const socket = tls.connect({
+        host: to.host,
+        port: to.port,
+        key: pem.key,
+        cert: pem.cert,
+        ...(pem.ca.length > 0 ? { ca: pem.ca } : {}),
+        rejectUnauthorized: pem.ca.length > 0,
+        // Certificates of RELOAD peers name Node-IDs, not hosts: verifyPeer judges them.
+        checkServerIdentity: () => undefined,
+        minVersion: 'TLSv1.2',
+      });
+      this.handshaking.add(socket);
+      const timer = this.init.clock.setTimeout(() => socket.destroy(new Error('TLS handshake timed out')), this.init.tls!.handshakeTimeoutMs ?? 10_000);
+      const done = (): void => {
+        timer.cancel();
+        this.handshaking.delete(socket);
+      };
+      socket.once('error', (e) => {
+        done();
+        fail(e);
+      });
+      socket.once('secureConnect', () => {
+        done();
+        socket.removeAllListeners('error');
+        let der: Uint8Array;
+        try {
+          der = this.judgePeer(socket);
+        } catch (e) {
+          socket.on('error', () => undefined);
+          socket.destroy();
+          fail(e as Error);
+          return;
+        }
+        resolve(this.adopt(socket, true, der));
       });
     }).finally(() => this.pending.delete(k));
     this.pending.set(k, p);
     return p;
   }
 
-  private adopt(socket: Socket, outbound: boolean): Conn {
+  /** The peer's certificate (DER) once `verifyPeer` accepted it; throws otherwise. */
+  private judgePeer(socket: tls.TLSSocket): Uint8Array {
+    const raw = socket.getPeerCertificate(false)?.raw;
+    if (!raw || raw.length === 0) throw new SipStackError('TRANSPORT_ERROR', 'the TLS peer presented no certificate');
+    const der = new Uint8Array(raw);
+    this.init.tls!.verifyPeer?.(der);
+    return der;
+  }
+
+  private createTlsServer(pem: { key: string; cert: string; ca: string[] }): Server {
+    const server = tls.createServer({
+      key: pem.key,
+      cert: pem.cert,
+      ...(pem.ca.length > 0 ? { ca: pem.ca } : {}),
+      requestCert: true,
+      // With trust anchors OpenSSL enforces the client's chain; without, verifyPeer decides.
+      rejectUnauthorized: pem.ca.length > 0,
+      minVersion: 'TLSv1.2',
+    });
+    // The handshake deadline runs on the injected clock, per raw socket (keyed by the
+    // remote address: the TLS socket that secureConnection hands over is another object).
+    const deadlines = new Map<string, { raw: Socket; timer: TimerHandle }>();
+    server.on('connection', (raw: Socket) => {
+      const k = key({ host: raw.remoteAddress ?? '', port: raw.remotePort ?? 0 });
+      const entry = { raw, timer: this.init.clock.setTimeout(() => raw.destroy(), this.init.tls!.handshakeTimeoutMs ?? 10_000) };
+      deadlines.set(k, entry);
+      this.handshaking.add(raw);
+      raw.once('close', () => {
+        entry.timer.cancel();
+        this.handshaking.delete(raw);
+        if (deadlines.get(k) === entry) deadlines.delete(k);
+      });
+    });
+    server.on('secureConnection', (socket: tls.TLSSocket) => {
+      const k = key({ host: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 });
+      const entry = deadlines.get(k);
+      if (entry) {
+        entry.timer.cancel();
+        this.handshaking.delete(entry.raw);
+        deadlines.delete(k);
+      }
+      let der: Uint8Array;
+      try {
+        der = this.judgePeer(socket);
+      } catch (e) {
+        socket.on('error', () => undefined);
+        socket.destroy();
+        this.init.onError(new SipStackError('TRANSPORT_ERROR', `TLS client refused: ${(e as Error).message}`, { cause: e }));
+        return;
+      }
+      this.adopt(socket, false, der);
+    });
+    server.on('tlsClientError', (e: Error) => {
+      this.init.onError(new SipStackError('TRANSPORT_ERROR', `TLS handshake failed: ${e.message}`, { cause: e }));
+    });
+    return server;
+  }
+
+  private adopt(socket: Socket, outbound: boolean, peerCertificate?: Uint8Array): Conn {
     const remote = { host: normalizeAddress(socket.remoteAddress ?? ''), port: socket.remotePort ?? 0 };
     const local = { host: normalizeAddress(socket.localAddress ?? ''), port: socket.localPort ?? 0 };
-    const conn = new Conn(`tcp-${this.nextId++}`, socket, remote, local, outbound, this.init.maxMessageBytes);
+    const prefix = this.tlsPem ? 'tls' : 'tcp';
+    const conn = new Conn(`${prefix}-${this.nextId++}`, socket, remote, local, outbound, this.init.maxMessageBytes, peerCertificate);
     if (this.closed) {
       socket.destroy();
       return conn;
@@ -263,6 +440,11 @@ export class TcpTransport {
     });
     socket.on('close', () => this.forget(conn));
     this.touch(conn);
+    try {
+      this.init.onConnection?.(conn);
+    } catch (e) {
+      this.init.onError(e as Error);
+    }
     return conn;
   }
 
@@ -290,6 +472,8 @@ export class TcpTransport {
   async close(): Promise<void> {
     this.closed = true;
     for (const conn of [...this.byId.values()]) this.drop(conn);
+    for (const s of this.handshaking) s.destroy();
+    this.handshaking.clear();
     const server = this.server;
     this.server = undefined;
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));

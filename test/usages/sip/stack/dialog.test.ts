@@ -1,4 +1,5 @@
 import t from 'tap';
+import { SeededRandom } from '../../../../src/common/random.js';
 import {
   Dialog,
   SipRequest,
@@ -7,6 +8,9 @@ import {
   dialogIdOf,
   dialogKey,
   formatUri,
+  generateBranch,
+  generateCallId,
+  generateTag,
   parseMessage,
   tagOf,
 } from '../../../../usages/sip/stack/index.js';
@@ -44,6 +48,15 @@ t.test('createResponse copies what RFC 3261 §8.2.6.2 says and adds the To tag',
   t.equal(createResponse(inv, 486, { toTag: 'x' }).getAll('Record-Route').length, 0);
   t.equal(createResponse(inv, 404, { reason: 'Nobody Here' }).reason, 'Nobody Here');
   t.equal(tagOf(res.get('To')!, 'To'), 'a6c85cf');
+});
+
+t.test('identifiers (RFC 3261 §8.1.1.4, §8.1.1.7, §19.3)', async (t) => {
+  const rnd = new SeededRandom('ids');
+  t.match(generateCallId(rnd, 'host.example.com'), /^[0-9a-f]{32}@host\.example\.com$/);
+  t.match(generateCallId(rnd), /^[0-9a-f]{32}$/);
+  t.match(generateBranch(rnd), /^z9hG4bK[0-9a-f]{16}$/);
+  t.match(generateTag(rnd), /^[0-9a-f]{16}$/);
+  t.not(generateTag(rnd), generateTag(rnd));
 });
 
 t.test('dialog ids for UAC and UAS', async (t) => {

@@ -70,6 +70,27 @@ function mutate(rnd: SeededRandom, input: Uint8Array): Uint8Array {
   return new Uint8Array(m);
 }
 
+/** Parse, or on failure salvage: what the endpoint does with a datagram. */
+function handle(input: Uint8Array): void {
+  try {
+    parseMessage(input);
+  } catch (e) {
+    if (!(e instanceof SipParseError)) throw e;
+    salvageRequest(input);
+  }
+}
+
+/** The shortest of `n` timings of `fn`, ms. */
+function bestOf(n: number, fn: () => void): number {
+  let best = Infinity;
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    fn();
+    best = Math.min(best, performance.now() - t0);
+  }
+  return best;
+}
+
 function semantic(m: SipMessage): string {
   const start = m instanceof SipRequest ? [m.method, formatUri(m.uri), m.version] : [m.status, m.reason, m.version];
   return JSON.stringify({ start, headers: m.headers.filter((h) => h.name !== 'Content-Length'), body: Buffer.from(m.body).toString('hex') });
@@ -82,6 +103,7 @@ t.test(`${CASES} mutated torture messages: only SipParseError, bounded time, sta
   let salvaged = 0;
   let framed = 0;
   let worstMs = 0;
+  const slowest: Array<{ ms: number; input: Uint8Array }> = [];
   const reasons = new Map<string, number>();
   const failures: string[] = [];
   for (let i = 0; i < CASES; i++) {
@@ -132,39 +154,53 @@ t.test(`${CASES} mutated torture messages: only SipParseError, bounded time, sta
     } catch (e) {
       failures.push(`case ${i}: framer threw ${String(e)}`);
     }
-    worstMs = Math.max(worstMs, performance.now() - t0);
+    const ms = performance.now() - t0;
+    if (ms > worstMs) worstMs = ms;
+    slowest.push({ ms, input });
+    slowest.sort((a, b) => b.ms - a.ms);
+    slowest.length = Math.min(slowest.length, 5);
   }
+  // Wall-clock spikes (GC, a loaded CI machine) are not hangs: the slowest inputs are timed
+  // again, best of three, parsing and salvage only.
+  const retimed = slowest.map(({ input }) => bestOf(3, () => handle(input)));
   t.same(failures.slice(0, 5), [], 'no exception but SipParseError, no round-trip change');
   t.equal(parsed + rejected, CASES, 'every input parsed or gave a SipParseError');
   t.ok(parsed > 1000, `mutants that still parse: ${parsed}`);
   t.ok(rejected > 10_000, `mutants rejected: ${rejected}`);
   t.ok(salvaged > 1000, `rejected requests that could still be answered with 400: ${salvaged}`);
   t.ok(framed > 1000, `messages cut from the streams: ${framed}`);
-  t.ok(worstMs < 250, `slowest input handled in ${worstMs.toFixed(1)} ms`);
+  t.ok(Math.max(...retimed) < 100, `the 5 slowest inputs (first pass up to ${worstMs.toFixed(1)} ms) re-run in ${retimed.map((m) => m.toFixed(2)).join(', ')} ms`);
   t.ok(reasons.size >= 12, `distinct error reasons: ${[...reasons.keys()].sort().join(' ')}`);
 });
 
-t.test('adversarial shapes finish quickly', async (t) => {
+t.test('adversarial shapes finish in bounded CPU time', async (t) => {
+  // 80,000 repetitions of each shape (under a 1 MB limit). A linear parser needs tens of
+  // milliseconds; a quadratic step (as a naive line unfolding once was) needs tens of
+  // seconds. CPU time, not wall time, so a loaded machine does not decide.
   const shapes: Array<[string, string]> = [
-    ['50k commas in a list header', `OPTIONS sip:a@b SIP/2.0\r\nVia: ${','.repeat(50_000)}\r\n\r\n`],
-    ['deep quotes', `OPTIONS sip:a@b SIP/2.0\r\nTo: ${'"\\"'.repeat(15_000)}\r\n\r\n`],
-    ['many params', `OPTIONS sip:a@b SIP/2.0\r\nTo: <sip:a@b>${';p'.repeat(25_000)}\r\n\r\n`],
-    ['many folds', `OPTIONS sip:a@b SIP/2.0\r\nSubject: x${'\r\n x'.repeat(15_000)}\r\n\r\n`],
-    ['many display tokens', `OPTIONS sip:a@b SIP/2.0\r\nTo: ${'a '.repeat(25_000)}\r\n\r\n`],
-    ['many headers', `OPTIONS sip:a@b SIP/2.0\r\n${'X: y\r\n'.repeat(10_000)}\r\n`],
+    ['commas in a list header', `OPTIONS sip:a@b SIP/2.0\r\nVia: a${',a'.repeat(80_000)}\r\n\r\n`],
+    ['quoted pairs', `OPTIONS sip:a@b SIP/2.0\r\nTo: "${'\\"'.repeat(80_000)}" <sip:a@b>\r\n\r\n`],
+    ['parameters', `OPTIONS sip:a@b SIP/2.0\r\nTo: <sip:a@b>${';p'.repeat(80_000)}\r\n\r\n`],
+    ['line folds', `OPTIONS sip:a@b SIP/2.0\r\nSubject: x${'\r\n x'.repeat(80_000)}\r\n\r\n`],
+    ['display-name tokens', `OPTIONS sip:a@b SIP/2.0\r\nTo: ${'a '.repeat(80_000)}\r\n\r\n`],
+    ['header lines', `OPTIONS sip:a@b SIP/2.0\r\n${'X: y\r\n'.repeat(80_000)}\r\n`],
+    ['URI parameters', `OPTIONS sip:a@b${';x'.repeat(80_000)} SIP/2.0\r\n\r\n`],
+    ['Via parameters', `OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h${';a=b'.repeat(80_000)}\r\n\r\n`],
   ];
   for (const [name, text] of shapes) {
     const data = new TextEncoder().encode(text);
-    const t0 = performance.now();
-    let reason = 'parsed';
+    let outcome = 'parsed';
+    const before = process.cpuUsage();
     try {
-      parseMessage(data);
+      parseMessage(data, { maxMessageBytes: 1 << 20 });
     } catch (e) {
       if (!(e instanceof SipParseError)) throw e;
-      reason = e.reason;
+      outcome = e.reason;
     }
-    const ms = performance.now() - t0;
-    t.ok(ms < 500, `${name}: ${reason} in ${ms.toFixed(1)} ms`);
+    salvageRequest(data);
+    const used = process.cpuUsage(before);
+    const ms = (used.user + used.system) / 1000;
+    t.ok(ms < 2000, `${name} (${data.length} octets): ${outcome}, ${ms.toFixed(0)} ms CPU`);
   }
   let tooLarge = '';
   try {
@@ -172,5 +208,5 @@ t.test('adversarial shapes finish quickly', async (t) => {
   } catch (e) {
     tooLarge = (e as SipParseError).reason;
   }
-  t.equal(tooLarge, 'MESSAGE_TOO_LARGE');
+  t.equal(tooLarge, 'MESSAGE_TOO_LARGE', 'the default limit is 65535 octets');
 });

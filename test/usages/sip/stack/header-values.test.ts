@@ -1,6 +1,7 @@
 import t from 'tap';
 import {
   SipParseError,
+  formatCSeq,
   formatMediaType,
   formatNameAddr,
   formatParams,
@@ -73,6 +74,11 @@ t.test('name-addr and addr-spec', async (t) => {
   t.equal(parseNameAddr('"" <sip:j@x.org>', 'From').displayName, '');
   t.equal(formatNameAddr(parseNameAddr('sip:a@b.com;tag=9', 'To')), '<sip:a@b.com>;tag=9');
   t.equal(formatNameAddr(parseNameAddr('"x\\\\y" <sip:a@b.com>', 'To')), '"x\\\\y" <sip:a@b.com>');
+  t.equal(
+    formatNameAddr({ displayName: 'line\r\nbreak "q" \x01', uri: parseNameAddr('<sip:a@b.com>', 'To').uri, params: [] }),
+    '"line  break \\"q\\" \\\x01" <sip:a@b.com>',
+    'CR/LF cannot be quoted: replaced; DQUOTE and controls escaped',
+  );
   t.equal(err(() => parseNameAddr('"A" sip:a@b', 'To')), 'To: quoted display name not followed by <URI>');
   t.equal(err(() => parseNameAddr('<sip:a@b', 'To')), 'To: missing ">"');
   t.equal(err(() => parseNameAddr('<>', 'To')), 'To: empty URI');
@@ -126,6 +132,7 @@ t.test('Via', async (t) => {
 
 t.test('scalars: CSeq, Max-Forwards, delta-seconds, Call-ID, tokens', async (t) => {
   t.same(parseCSeq(' 0009  INVITE '), { seq: 9, method: 'INVITE' });
+  t.equal(formatCSeq(parseCSeq(' 0009  INVITE ')), '9 INVITE');
   t.same(parseCSeq('4294967295 BYE'), { seq: 4294967295, method: 'BYE' });
   t.equal(err(() => parseCSeq('4294967296 BYE')), 'CSeq: sequence number larger than 2**32-1');
   t.equal(err(() => parseCSeq('1')), 'CSeq: expected "number method"');

@@ -77,6 +77,8 @@ t.test('typed accessors', async (t) => {
   r.set('Expires', '60');
   t.equal(r.expires(), 60);
   t.equal(r.contentType(), undefined);
+  r.set('Record-Route', '<sip:p1.example.com;lr>, <sip:p2.example.com;lr>');
+  t.same(r.recordRoutes().map((na) => na.uri.kind === 'sip' && na.uri.host), ['p1.example.com', 'p2.example.com']);
   r.set('Require', '100rel, timer');
   t.same(r.optionTags('Require'), ['100rel', 'timer']);
   r.remove('To');

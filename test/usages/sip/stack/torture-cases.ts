@@ -1,11 +1,18 @@
 /**
- * The 49 test messages of RFC 4475 ("SIP Torture Test Messages", §3), byte-exact in
- * fixtures/rfc4475/*.dat (the bit-exact archive of RFC 4475 Appendix B; the SHA-256 of each
- * file is pinned here so that any end-of-line conversion or edit fails the tests), with
+ * The 49 test messages of RFC 4475 ("SIP Torture Test Messages", §3), byte-exact as the
+ * RFC's Appendix B archive distributes them. They are not kept in this repository: the
+ * npm package `sip` (a devDependency, from the npm registry) ships that archive in
+ * test/messages/*.dat, and they are read from there. The SHA-256 of each file is pinned
+ * here, so any other content (an edit, an end-of-line conversion) fails the tests, with
  * what this stack does with each: the parse outcome and the endpoint's answer over UDP to
  * a UAS that handles INVITE, ACK, BYE, CANCEL and OPTIONS and runs uasPrecheck.
  */
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+
+/** Where the `sip` package keeps RFC 4475's archive. */
+const TORTURE_DIR = `${dirname(createRequire(import.meta.url).resolve('sip/package.json'))}/test/messages/`;
 import type { SipParseErrorCode } from '../../../../usages/sip/stack/index.js';
 
 export interface TortureCase {
@@ -77,5 +84,5 @@ export const TORTURE: readonly TortureCase[] = [
 
 /** The bytes of one torture message. */
 export function torture(name: string): Uint8Array {
-  return new Uint8Array(readFileSync(new URL(`./fixtures/rfc4475/${name}.dat`, import.meta.url)));
+  return new Uint8Array(readFileSync(TORTURE_DIR + `${name}.dat`));
 }

@@ -66,6 +66,12 @@ t.test('escapes: decoded once, re-escaped as the component requires, octets kept
   t.equal(bin.user!.length, 4, 'octets that are not UTF-8 survive as escapes');
   t.equal(formatUri(bin), 'sip:a%FFb%C3@example.com', 'and come back unchanged');
   t.equal(formatUri(parseSipUri('sip:+1-212-555-0100;phone-context=x@example.com;user=phone')), 'sip:+1-212-555-0100;phone-context=x@example.com;user=phone');
+  const astral = parseSipUri('sip:%F0%9F%98%80@example.com');
+  t.equal(astral.user, '😀', 'a 4-octet UTF-8 sequence');
+  t.equal(formatUri(astral), 'sip:%F0%9F%98%80@example.com');
+  t.equal(formatUri({ ...astral, user: 'a\ud800b' }), 'sip:a%EF%BF%BDb@example.com', 'a lone surrogate becomes U+FFFD');
+  t.equal(formatUri({ ...astral, user: 'x;y?z' }), 'sip:x;y?z@example.com', 'user-unreserved stays as is');
+  t.equal(formatUri({ ...astral, user: 'a@b:c' }), 'sip:a%40b%3Ac@example.com');
 });
 
 t.test('tel and other absolute URIs', async (t) => {

@@ -1,0 +1,144 @@
+/**
+ * bench/overlay: Store and Fetch transactions per second through a 5-peer loopback overlay
+ * on TLS (one process, one core), printed beside the crypto-bound rate: the cost of the
+ * signatures those transactions need, measured in the same run.
+ *
+ * Signatures per transaction (RSA-2048, RSASSA-PKCS1-v1_5/SHA-256, node:crypto):
+ *   Store (2 replicas): value + StoreReq signed by the writer; StoreReq and value verified
+ *     at the storing peer, which signs its StoreAns (verified by the writer); then per
+ *     replica a signed StoreReq, verified with its value, answered by a signed StoreAns the
+ *     storing peer verifies: 7 signatures, 9 verifications.
+ *   Fetch: FetchReq signed and verified, FetchAns signed and verified, the value's
+ *     signature verified by the reader: 2 signatures, 3 verifications.
+ * Intermediate peers verify nothing (they forward on the forwarding header).
+ *
+ * Options: --seconds=N (per phase, default 8), --concurrency=N (default 16).
+ */
+import { sign, verify } from 'node:crypto';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { generateRsaKey, issueCertificate } from '../certs/ca.js';
+import { saveIdentity } from '../certs/enrollment-client.js';
+import { initOverlay } from '../certs/overlay-admin.js';
+import type { KindDefinition } from '../src/config/types.js';
+import { createNodeFromIdentity } from '../src/node/create.js';
+import type { ReloadNode } from '../src/node/node.js';
+import { concatBytes } from '../src/wire/codec.js';
+import { resourceIdOf } from '../src/wire/ids.js';
+
+const KIND = 0xf0000042;
+const SIGNS = { store: 7, fetch: 2 };
+const VERIFIES = { store: 9, fetch: 3 };
+
+/** --name=N (the runner passes only dash-arguments to modules). */
+function option(args: string[], name: string, dflt: number): number {
+  const a = args.find((x) => x.startsWith(`--${name}=`));
+  const v = a ? Number(a.slice(name.length + 3)) : dflt;
+  if (!(v > 0)) throw new Error(`--${name} must be a positive number`);
+  return v;
+}
+
+/** Signs and verifies per second with RSA-2048 on a message-sized input. */
+function cryptoRates(seconds: number): { signPerS: number; verifyPerS: number } {
+  const { privateKey, publicKey } = generateRsaKey();
+  const data = randomBytes(600);
+  let n = 0;
+  let t0 = performance.now();
+  let sig = sign('sha256', data, privateKey);
+  while (performance.now() - t0 < seconds * 1000) {
+    sig = sign('sha256', data, privateKey);
+    n++;
+  }
+  const signPerS = n / ((performance.now() - t0) / 1000);
+  n = 0;
+  t0 = performance.now();
+  while (performance.now() - t0 < seconds * 1000) {
+    verify('sha256', data, publicKey, sig);
+    n++;
+  }
+  return { signPerS, verifyPerS: n / ((performance.now() - t0) / 1000) };
+}
+
+export async function overlay(size: number): Promise<ReloadNode[]> {
+  const dir = await mkdtemp(join(tmpdir(), 'reload-bench-'));
+  const kinds: KindDefinition[] = [
+    { id: KIND, dataModel: 'SINGLE', accessControl: 'NODE-MULTIPLE', maxCount: 1, maxSize: 1024, maxNodeMultiple: 20, extensions: [], extensionAttributes: [] },
+  ];
+  const ov = await initOverlay({ name: 'bench.example.org', dir: join(dir, 'operator'), kinds, enrollmentUrl: 'https://127.0.0.1:1/enroll' });
+  const nodes: ReloadNode[] = [];
+  for (let i = 0; i < size; i++) {
+    const key = generateRsaKey();
+    const certificateDer = issueCertificate(ov.ca, { publicKey: key.publicKey, userName: `peer${i}@bench.example.org`, nodeIds: [new Uint8Array(randomBytes(16))] });
+    const idDir = join(dir, `id${i}`);
+    await saveIdentity(idDir, { config: ov.configuration, configurationBytes: ov.configurationBytes, certificateDer, privateKey: key.privateKey });
+    const { node } = await createNodeFromIdentity(idDir, {
+      listen: [{ kind: 'tls', host: '127.0.0.1', port: 0 }],
+      ...(i === 0 ? { firstNode: true } : { bootstrap: [nodes[0]!.addresses[0]!.address] }),
+    });
+    await node.start();
+    nodes.push(node);
+  }
+  await new Promise((r) => setTimeout(r, 2000));
+  return nodes;
+}
+
+/** Runs `op` with `concurrency` in flight for `seconds`; returns completed ops per second. */
+async function load(seconds: number, concurrency: number, op: (i: number) => Promise<void>): Promise<{ perS: number; errors: number }> {
+  const end = performance.now() + seconds * 1000;
+  let done = 0;
+  let errors = 0;
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < end) {
+        try {
+          await op(next++);
+          done++;
+        } catch {
+          errors++;
+        }
+      }
+    }),
+  );
+  return { perS: done / ((performance.now() - t0) / 1000), errors };
+}
+
+export async function run(args: string[]): Promise<void> {
+  const seconds = option(args, 'seconds', 8);
+  const concurrency = option(args, 'concurrency', 16);
+  const nodes = await overlay(5);
+  try {
+    // Every writer stores under Hash(Node-ID || i), i = 1..20 (NODE-MULTIPLE, the TURN
+    // usage's limit), 100 resources spread over the ring.
+    const target = (i: number): { node: ReloadNode; resource: Uint8Array } => {
+      const node = nodes[i % nodes.length]!;
+      const k = 1 + (Math.floor(i / nodes.length) % 20);
+      return { node, resource: resourceIdOf(concatBytes(node.nodeId, new Uint8Array([k]))) };
+    };
+    const value = randomBytes(200);
+    const store = await load(seconds, concurrency, async (i) => {
+      const { node, resource } = target(i);
+      await node.storeValues({ id: resource }, KIND, [{ model: 'single', value }]);
+    });
+    const fetch = await load(seconds, concurrency, async (i) => {
+      const { resource } = target(i);
+      const r = await nodes[(i + 2) % nodes.length]!.fetchValues({ id: resource }, KIND);
+      if (r.values.length !== 1) throw new Error('value missing');
+    });
+    const c = cryptoRates(Math.max(2, seconds / 2));
+    const bound = (kind: 'store' | 'fetch'): number => 1 / (SIGNS[kind] / c.signPerS + VERIFIES[kind] / c.verifyPerS);
+    const line = (name: 'store' | 'fetch', r: { perS: number; errors: number }): string =>
+      `${name.padEnd(5)}  ${r.perS.toFixed(0).padStart(6)} tx/s  crypto-bound ${bound(name).toFixed(0).padStart(6)} tx/s  ` +
+      `(${SIGNS[name]} signs + ${VERIFIES[name]} verifies)  ratio ${((r.perS / bound(name)) * 100).toFixed(0)}%  errors ${r.errors}`;
+    console.log(`5 peers, TLS on loopback, one process; ${concurrency} transactions in flight, ${seconds} s per phase`);
+    console.log(`RSA-2048 sign ${c.signPerS.toFixed(0)}/s, verify ${c.verifyPerS.toFixed(0)}/s (same run)`);
+    console.log(line('store', store));
+    console.log(line('fetch', fetch));
+    console.log('target: at least 70% of the crypto-bound rate');
+  } finally {
+    for (const n of nodes) await n.stop();
+  }
+}

@@ -1,0 +1,29 @@
+/**
+ * How signature values are computed and checked. The default, {@link NODE_CRYPTO_SIGNATURES},
+ * is the real thing (node:crypto: RSASSA-PKCS1-v1_5 or ECDSA with the named hash, RFC 6940
+ * §6.3.4). The scheme is injectable so that the simulator (src/sim/) can offer an explicit,
+ * clearly reported "cheap" mode for very large runs; nothing else should replace it.
+ */
+import { type KeyObject, sign as cryptoSign, verify as cryptoVerify } from 'node:crypto';
+
+export interface SignatureScheme {
+  /** Short name for reports, e.g. "node:crypto". */
+  readonly name: string;
+  /** Signs `data` with `key`, hashing with `hash` (a node:crypto hash name). */
+  sign(hash: string, data: Uint8Array, key: KeyObject): Uint8Array;
+  /** Whether `signature` is `key`'s signature of `data` (never throws). */
+  verify(hash: string, data: Uint8Array, key: KeyObject, signature: Uint8Array): boolean;
+}
+
+/** Real signatures with node:crypto (OpenSSL). */
+export const NODE_CRYPTO_SIGNATURES: SignatureScheme = {
+  name: 'node:crypto',
+  sign: (hash, data, key) => new Uint8Array(cryptoSign(hash, data, key)),
+  verify(hash, data, key, signature) {
+    try {
+      return cryptoVerify(hash, data, key, signature);
+    } catch {
+      return false;
+    }
+  },
+};
