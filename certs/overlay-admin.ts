@@ -37,6 +37,7 @@ import { EnrollmentServer, type EnrollmentServerOptions } from './enrollment-ser
 import { exists, overlayPaths, writeFileSafely } from './files.js';
 import { RandomNodeIdStrategy } from './node-id-strategy.js';
 import { UserDatabase, checkNewAccount } from './users.js';
+import { LandmarkNodeIdStrategy } from '../topology/landmarks/strategy.js';
 
 export interface InitOverlayOptions {
   /** Overlay instance name (a DNS name). */
@@ -223,8 +224,15 @@ export async function serveEnrollment(dir: string, opts: ServeEnrollmentOptions)
   for (const u of overlay.configuration.enrollmentServers) hosts.add(new URL(u).hostname.replace(/^\[|\]$/g, ''));
   if (!isIP(overlay.configuration.instanceName)) hosts.add(overlay.configuration.instanceName);
   const tls = await enrollmentServerCertificate(overlay, [...hosts].filter((h) => h !== '0.0.0.0' && h !== '::'), clock);
+  // An overlay that lists landmarks gets landmark-aware Node-IDs: a client's measured bin
+  // (form field landmark-bin) becomes its Node-ID prefix (landmarks-and-extras.md §A.2).
+  const landmarks = overlay.configuration.landmarks.length;
+  const nodeIdStrategy =
+    opts.nodeIdStrategy ??
+    (landmarks > 0 ? new LandmarkNodeIdStrategy({ landmarks, nodeIdLength: overlay.configuration.nodeIdLength }) : undefined);
   const server = new EnrollmentServer({
     ...opts,
+    ...(nodeIdStrategy ? { nodeIdStrategy } : {}),
     ca: overlay.ca,
     configurationBytes: overlay.configurationBytes,
     configuration: overlay.configuration,

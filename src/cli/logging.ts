@@ -4,6 +4,7 @@
  */
 import { pino, type DestinationStream } from 'pino';
 import type { Logger } from '../common/log.js';
+import { UsageError } from './command.js';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -29,7 +30,7 @@ function humanStream(out: NodeJS.WritableStream): DestinationStream {
 /** A Logger for `level`, writing to stderr (stdout stays for command output). */
 export function createLogger(level: string, out: NodeJS.WritableStream = process.stderr): Logger {
   if (!(LOG_LEVELS as readonly string[]).includes(level)) {
-    throw new Error(`--log-level must be one of ${LOG_LEVELS.join(', ')}; got "${level}"`);
+    throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}; got "${level}"`);
   }
   const tty = (out as { isTTY?: boolean }).isTTY === true;
   const p = pino({ level, base: undefined }, tty ? humanStream(out) : (out as unknown as DestinationStream));

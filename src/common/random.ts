@@ -15,17 +15,39 @@ export interface Random {
   u64(): bigint;
 }
 
+/**
+ * Small draws (transaction ids, one per request; floats) come from a block of CSPRNG output:
+ * one randomBytes call per 4 KiB instead of one per draw (each call costs about as much as
+ * drawing the whole block). Every byte is used once.
+ */
+const POOL_BYTES = 4096;
+let pool = Buffer.alloc(0);
+let poolAt = 0;
+
+function draw(n: number): number {
+  if (poolAt + n > pool.length) {
+    pool = randomBytes(POOL_BYTES);
+    poolAt = 0;
+  }
+  const at = poolAt;
+  poolAt += n;
+  return at;
+}
+
 export const cryptoRandom: Random = {
   bytes: (n) => new Uint8Array(randomBytes(n)),
   float() {
-    const b = randomBytes(7);
+    const at = draw(7);
     // 53 random bits.
-    return ((b[0]! & 0x1f) * 2 ** 48 + b.readUIntBE(1, 6)) / 2 ** 53;
+    return ((pool[at]! & 0x1f) * 2 ** 48 + pool.readUIntBE(at + 1, 6)) / 2 ** 53;
   },
   int(n) {
     return Math.floor(this.float() * n);
   },
-  u64: () => randomBytes(8).readBigUInt64BE(0),
+  u64() {
+    const at = draw(8); // before reading `pool`: the draw may replace it
+    return pool.readBigUInt64BE(at);
+  },
 };
 
 /** A seeded generator (xoshiro128**), deterministic for a seed. Not for keys. */

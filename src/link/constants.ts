@@ -63,3 +63,9 @@ export const UDP4_MAX_PAYLOAD = 65_507;
 
 /** Largest UDP payload over IPv6 (65535 - 8 UDP; jumbograms aside). */
 export const UDP6_MAX_PAYLOAD = 65_527;
+
+/**
+ * TLS/TCP: frames queued in one turn of the event loop go out as one socket write (one TLS
+ * record, one system call); a batch this large is written at once instead of waiting.
+ */
+export const STREAM_WRITE_BATCH_BYTES = 64 * 1024;

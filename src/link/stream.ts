@@ -11,6 +11,10 @@
  * table), an ack clears it ('restored'), and unacknowledged traffic older than
  * `failureHoldMs` (about 30 s, behaviour digest §1) closes the link.
  *
+ * Outgoing frames (data frames and acks) queued in one turn of the event loop are written
+ * together: one socket write, hence one TLS record and one system call, instead of one per
+ * frame (the acks of a chunk and the answers its requests produced share it).
+ *
  * Incoming bytes go through FrameStreamParser. A frame announcing a message longer than
  * max-message-size is refused as soon as its length is read (RFC 6940 §6.6.2): frames
  * complete before it are still delivered, then `onMessageTooLarge` reports it (with the
@@ -20,13 +24,15 @@
 import type { AddressInfo, Server, Socket } from 'node:net';
 import type { Clock, TimerHandle } from '../common/clock.js';
 import { DecodeError } from '../wire/codec.js';
-import { ACK_FRAME_SIZE, DATA_FRAME_OVERHEAD, type FramedMessage, FrameStreamParser, encodeFrame } from '../wire/framing.js';
+import { Writer } from '../wire/codec.js';
+import { ACK_FRAME_SIZE, DATA_FRAME_OVERHEAD, type FramedMessage, FrameStreamParser, framedMessage } from '../wire/framing.js';
 import { MutableLinkStats, addressKey, guarded, nextConnectionId, reportError, reportOversizedThenClose } from './common.js';
 import {
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
   STREAM_CLOSE_LINGER_MS,
   STREAM_FAILURE_FLOOR_MS,
   STREAM_FAILURE_HOLD_MS,
+  STREAM_WRITE_BATCH_BYTES,
 } from './constants.js';
 import { ReceiveWindow, type RtoOptions, RttEstimator } from './reliability.js';
 import {
@@ -67,6 +73,17 @@ interface StreamTail {
   end: number;
 }
 
+/** Frames waiting for the batch write; every data frame's send() settles with the write. */
+interface WriteBatch {
+  frames: FramedMessage[];
+  bytes: number;
+  dataFrames: number;
+  /** Shared by the sends of this batch; created with the first data frame. */
+  written: Promise<void> | undefined;
+  resolve: () => void;
+  reject: (err: LinkError) => void;
+}
+
 /** One TLS or TCP link carrying framed RELOAD messages. */
 export class StreamConnection implements Connection {
   readonly id: string;
@@ -89,6 +106,8 @@ export class StreamConnection implements Connection {
   private lingerTimer: TimerHandle | undefined;
   private isOpen = true;
   private refusing = false;
+  private batch: WriteBatch | undefined;
+  private readonly flushBatch = (): void => this.flush();
 
   constructor(
     private readonly socket: Socket,
@@ -158,24 +177,57 @@ export class StreamConnection implements Connection {
     }
     const sequence = this.nextSequence;
     this.nextSequence = (sequence + 1) >>> 0;
-    const frame = encodeFrame({ type: 'data', sequence, message });
     this.unacked.set(sequence, this.clock.monotonic());
     if (this.unacked.size > MAX_UNACKED) this.unacked.delete(this.unacked.keys().next().value!);
     this.stats.dataFramesSent += 1;
-    this.stats.bytesSent += frame.length;
+    this.stats.bytesSent += DATA_FRAME_OVERHEAD + message.length;
     this.armFailureTimer();
-    return new Promise<void>((resolve, reject) => {
-      this.socket.write(frame, (err) => {
-        if (err) {
-          const code = (err as NodeJS.ErrnoException).code ?? err.message;
-          // Written data cut off by our own close is 'closed'; anything else is a socket error.
-          const reason = this.isOpen ? 'socket-error' : 'closed';
-          reject(new LinkError(`write failed: ${code}`, { cause: err, reason, remote: this.remote }));
-        } else {
-          this.stats.messagesSent += 1;
-          resolve();
-        }
-      });
+    const b = this.queue({ type: 'data', sequence, message }, DATA_FRAME_OVERHEAD + message.length);
+    b.dataFrames += 1;
+    b.written ??= new Promise<void>((resolve, reject) => {
+      b.resolve = resolve;
+      b.reject = reject;
+    });
+    const written = b.written;
+    if (b.bytes >= STREAM_WRITE_BATCH_BYTES) this.flush();
+    return written;
+  }
+
+  /** Adds a frame to the batch of this turn of the event loop, scheduling its write. */
+  private queue(frame: FramedMessage, bytes: number): WriteBatch {
+    let b = this.batch;
+    if (!b) {
+      b = this.batch = { frames: [], bytes: 0, dataFrames: 0, written: undefined, resolve: noop, reject: noop };
+      // Not a timer (no delay, nothing for the Clock to schedule): the write waits only for
+      // the current I/O callbacks and their promise chains, whose frames join the batch.
+      setImmediate(this.flushBatch);
+    }
+    b.frames.push(frame);
+    b.bytes += bytes;
+    return b;
+  }
+
+  /** Writes the queued frames as one buffer (one TLS record, one system call). */
+  private flush(): void {
+    const b = this.batch;
+    if (!b) return;
+    this.batch = undefined;
+    if (this.socket.destroyed) {
+      b.reject(new LinkError('write failed: socket closed', { reason: 'closed', remote: this.remote }));
+      return;
+    }
+    const w = new Writer(Buffer.allocUnsafe(b.bytes));
+    for (const f of b.frames) framedMessage.encode(w, f);
+    this.socket.write(w.buf, (err) => {
+      if (err) {
+        const code = (err as NodeJS.ErrnoException).code ?? err.message;
+        // Written data cut off by our own close is 'closed'; anything else is a socket error.
+        const reason = this.isOpen ? 'socket-error' : 'closed';
+        b.reject(new LinkError(`write failed: ${code}`, { cause: err, reason, remote: this.remote }));
+      } else {
+        this.stats.messagesSent += b.dataFrames;
+        b.resolve();
+      }
     });
   }
 
@@ -190,10 +242,12 @@ export class StreamConnection implements Connection {
     this.failureTimer = undefined;
     if (graceful && !this.socket.destroyed) {
       // end() flushes what was written (e.g. an Error_Message_Too_Large answer) first.
+      this.flush();
       this.socket.end();
       this.lingerTimer = this.clock.setTimeout(() => this.socket.destroy(), STREAM_CLOSE_LINGER_MS);
     } else {
       this.socket.destroy();
+      this.flush(); // rejects the sends still queued
     }
     this.onClosed(this);
     guarded(this.handlers, 'onClose', () => this.handlers.onClose(this, reason));
@@ -214,14 +268,10 @@ export class StreamConnection implements Connection {
       return;
     }
     this.trimTail();
-    this.socket.cork(); // one segment for the acks (and answers) of this chunk
-    try {
-      for (const f of frames) {
-        if (!this.isOpen) break;
-        this.onFrame(f);
-      }
-    } finally {
-      if (!this.socket.destroyed) this.socket.uncork();
+    // The acks (and answers) of this chunk go out in one batch write.
+    for (const f of frames) {
+      if (!this.isOpen) break;
+      this.onFrame(f);
     }
   }
 
@@ -234,7 +284,7 @@ export class StreamConnection implements Connection {
     this.stats.dataFramesReceived += 1;
     // Ack every data frame at once: over TLS the acks drive the peer's RTT (RFC 6940 §6.6.3.2).
     const { received } = this.window.record(f.sequence);
-    this.socket.write(encodeFrame({ type: 'ack', ackSequence: f.sequence, received }));
+    this.queue({ type: 'ack', ackSequence: f.sequence, received }, ACK_FRAME_SIZE);
     this.stats.acksSent += 1;
     this.stats.bytesSent += ACK_FRAME_SIZE;
     this.stats.messagesDelivered += 1;
@@ -332,14 +382,9 @@ export class StreamConnection implements Connection {
     if (known && frameStart > consumedBefore) {
       try {
         const before = new FrameStreamParser(this.maxMessageSize).push(this.streamBytes(consumedBefore, frameStart));
-        this.socket.cork();
-        try {
-          for (const f of before) {
-            if (!this.isOpen) break;
-            this.onFrame(f);
-          }
-        } finally {
-          if (!this.socket.destroyed) this.socket.uncork();
+        for (const f of before) {
+          if (!this.isOpen) break;
+          this.onFrame(f);
         }
       } catch {
         // cannot happen: the parser walked these bytes already
@@ -522,3 +567,5 @@ export abstract class StreamTransport implements Transport {
     return conn;
   }
 }
+
+function noop(): void {}

@@ -29,6 +29,8 @@ export interface Connection {
   readonly peerCertificate: Uint8Array | undefined;
   /** Smoothed RTT from framing acks (RFC 6298), ms; undefined before the first sample. */
   readonly srttMs: number | undefined;
+  /** RTT variation (RFC 6298 RTTVAR), ms; undefined before the first sample. */
+  readonly rttvarMs?: number | undefined;
   /** Current retransmission timeout (UDP) or failure threshold (TLS), ms. */
   readonly rtoMs: number;
   readonly open: boolean;
@@ -41,7 +43,9 @@ export interface Connection {
   /**
    * Sends one RELOAD message. Resolves once the peer acknowledged the frame (UDP simple
    * reliability, and the memory link that mirrors it) or it was written (stream links).
-   * Rejects with LinkError if the link fails or closes first.
+   * Rejects with LinkError if the link fails or closes first. The link may hold on to
+   * `message` until then (stream links write the frames of one event-loop turn together):
+   * the caller must not modify it.
    */
   send(message: Uint8Array): Promise<void>;
   close(reason?: string): void;

@@ -212,8 +212,8 @@ export class NodeDiagnostics {
   private readonly alpha: number;
   // Lazily updated EWMA state (no timer: brought up to date whenever it is read).
   private lastSampleAt: number;
-  private lastBytesOut = 0;
-  private lastBytesIn = 0;
+  private lastBytesOut: number;
+  private lastBytesIn: number;
   private ewmaSent: number | undefined;
   private ewmaRcvd: number | undefined;
   private lastElu: EventLoopUtilization;
@@ -230,8 +230,10 @@ export class NodeDiagnostics {
     this.alpha = opts.ewmaAlpha ?? EWMA_ALPHA;
     if (!(this.intervalMs > 0) || !(this.alpha > 0 && this.alpha <= 1)) throw new RangeError('EWMA interval must be > 0 and alpha in (0, 1]');
     this.lastSampleAt = node.clock.monotonic();
+    this.lastBytesOut = node.router.stats.bytesOut;
+    this.lastBytesIn = node.router.stats.bytesIn;
     this.lastElu = performance.eventLoopUtilization();
-    node.router.forwardCheck = (code, contents) => this.checkForwarded(code, contents);
+    node.router.forwardCheck = (code, message, contentsAt) => this.checkForwarded(code, message, contentsAt);
   }
 
   // ------------------------------------------------------------------ measurements
@@ -409,11 +411,11 @@ export class NodeDiagnostics {
   }
 
   /** Router.forwardCheck: an expired diagnostic request stops at the intermediate peer. */
-  private checkForwarded(code: number, contents: Uint8Array): { errorCode: number; text: string } | undefined {
+  private checkForwarded(code: number, message: Uint8Array, contentsAt: number): { errorCode: number; text: string } | undefined {
     if (code !== MessageCode.pathTrackReq && code !== MessageCode.pingReq) return undefined;
     let expiration: bigint | undefined;
     try {
-      const c = messageContents.decode(new Reader(contents));
+      const c = messageContents.decode(new Reader(message, contentsAt));
       if (code === MessageCode.pathTrackReq) {
         expiration = decodeBody(MessageCode.pathTrackReq, c.body, this.node.kinds).request.expiration;
       } else {
@@ -455,6 +457,7 @@ export class NodeDiagnostics {
     const t0 = node.clock.monotonic();
     const ans = await node.router.request([dest], MessageCode.pingReq, encodeBody(MessageCode.pingReq, { padding: new Uint8Array(0) }, node.kinds), {
       extensions: [ext],
+      acceptPathErrors: true,
       ...(q.signal ? { signal: q.signal } : {}),
     });
     const rttMs = node.clock.monotonic() - t0;
@@ -493,7 +496,10 @@ export class NodeDiagnostics {
       seen.add(key);
       const body = encodeBody(MessageCode.pathTrackReq, { destination: dest, request: this.request(q) }, node.kinds);
       const t0 = node.clock.monotonic();
-      const ans = await node.router.request([...route, { type: 'node', id: next }], MessageCode.pathTrackReq, body, q.signal ? { signal: q.signal } : {});
+      const ans = await node.router.request([...route, { type: 'node', id: next }], MessageCode.pathTrackReq, body, {
+        acceptPathErrors: true,
+        ...(q.signal ? { signal: q.signal } : {}),
+      });
       const rttMs = node.clock.monotonic() - t0;
       const a = decodeBody(MessageCode.pathTrackAns, ans.body, node.kinds);
       if (a.nextHop.type !== 'node') throw new ReloadError(ErrorCode.invalidMessage, `PathTrackAns next_hop is a ${a.nextHop.type} destination`);

@@ -157,7 +157,7 @@ export class ReloadNode {
     this.router.handler = (req) => this.dispatch(req);
     this.diagnostics = new NodeDiagnostics(this, init.diagnostics);
     this.router.onLinkBound = (entry) => this.linkBound(entry);
-    this.router.onStaleConfiguration = (nodeId) => this.sendConfigUpdate(nodeId);
+    this.router.onStaleConfiguration = (nodeId, viaLink) => this.sendConfigUpdate(nodeId, viaLink);
   }
 
   /** The usages this node runs (e.g. for their status sections). */
@@ -189,6 +189,16 @@ export class ReloadNode {
   async start(): Promise<void> {
     if (this.state !== 'new') throw new Error('node already started');
     this.state = 'running';
+    try {
+      await this.startUp();
+    } catch (err) {
+      // A node that cannot start releases its sockets and timers at once.
+      await this.stop();
+      throw err;
+    }
+  }
+
+  private async startUp(): Promise<void> {
     this.topology = this.init.topology.factory(this.topologyHost(), this.init.topology.params ?? {});
     this.router.topology = this.topology;
     this.storage.start();
@@ -200,9 +210,16 @@ export class ReloadNode {
           onConnection: (conn) => this.connectionUp(conn),
           onMessage: (conn, bytes) => this.router.receive(conn, bytes),
           onClose: (conn, reason) => this.connectionDown(conn, reason),
-          // RFC 6940 §6.6.3.2 failure hint: take the link out of routing at once.
+          // RFC 6940 §6.6.3.2 failure hint. On a datagram link (five transmissions unacked)
+          // the peer is gone: take the link out of routing at once. On TLS/TCP the transport
+          // itself is reliable, so a late framing ack means a slow peer (a stalled event loop,
+          // a loaded host), not lost data: the link stays, and the stream sender gives it up
+          // only after STREAM_FAILURE_HOLD_MS of unacknowledged traffic (behaviour digest §1,
+          // "~30 s before declaring permanent failure"). A crashed peer's TCP connection
+          // closes by itself (RST/FIN), which takes it out at once.
           onLinkHint: (conn, hint) => {
-            if (hint === 'suspect') conn.close('link failure hint');
+            if (hint === 'suspect' && spec.kind !== 'tls' && spec.kind !== 'tcp') conn.close('link failure hint');
+            else if (hint === 'suspect') this.log.debug('link suspect: framing acks late', { kind: spec.kind });
           },
           onMessageTooLarge: (conn, info) => this.router.messageTooLarge(conn, info.head, info.length),
         },
@@ -714,25 +731,40 @@ export class ReloadNode {
   }
 
   private readonly configUpdatesSent = new Map<string, number>();
+  private readonly configUpdatesInFlight = new Map<string, Promise<void>>();
 
   /**
    * Sends our configuration to a node that uses an older one (RFC 6940 §6.3.2.1), at most
    * once a minute per node; its header carries sequence 65535, which is always accepted.
    */
-  private async sendConfigUpdate(nodeId: Uint8Array): Promise<void> {
+  private async sendConfigUpdate(nodeId: Uint8Array, viaLink?: LinkEntry): Promise<void> {
     const holder = this.init.configuration;
     if (!holder || this.state !== 'running') return;
     const key = toHex(nodeId);
-    const now = this.clock.monotonic();
-    if ((this.configUpdatesSent.get(key) ?? -Infinity) > now - 60_000) return;
-    this.configUpdatesSent.set(key, now);
+    // Several requests can fail on the same stale node at once: they all wait for the one
+    // ConfigUpdate in flight before they retry.
+    const inFlight = this.configUpdatesInFlight.get(key);
+    if (inFlight) return inFlight;
+    // A node that took our configuration is not sent it again for a minute (a failed
+    // attempt is not remembered: the next stale answer tries again).
+    if ((this.configUpdatesSent.get(key) ?? -Infinity) > this.clock.monotonic() - 60_000) return;
     const body = encodeBody(MessageCode.configUpdateReq, holder.update(), this.kinds);
-    try {
-      await this.router.request([{ type: 'node', id: nodeId }], MessageCode.configUpdateReq, body, { configurationSequence: 0xffff });
-      this.log.info('sent the current configuration to a node with an older one', { node: key });
-    } catch (err) {
-      this.log.debug('ConfigUpdate failed', { node: key, error: (err as Error).message });
-    }
+    const sending = (async () => {
+      try {
+        await this.router.request([{ type: 'node', id: nodeId }], MessageCode.configUpdateReq, body, {
+          configurationSequence: 0xffff,
+          ...(viaLink ? { viaLink } : {}),
+        });
+        this.configUpdatesSent.set(key, this.clock.monotonic());
+        this.log.info('sent the current configuration to a node with an older one', { node: key });
+      } catch (err) {
+        this.log.debug('ConfigUpdate failed', { node: key, error: (err as Error).message });
+      } finally {
+        this.configUpdatesInFlight.delete(key);
+      }
+    })();
+    this.configUpdatesInFlight.set(key, sending);
+    return sending;
   }
 
   // ------------------------------------------------------------ public API

@@ -41,7 +41,6 @@ import {
   isWholeMessage,
   messageContents,
 } from '../wire/message.js';
-import { securityBlock } from '../wire/security-block.js';
 import { ConnectionTable, type LinkEntry } from './connection-table.js';
 import { type Answer, DuplicateCache, TransactionTable } from './transactions.js';
 import { DUPLICATE_WINDOW_MS } from '../node/parameters.js';
@@ -88,6 +87,11 @@ export interface RequestOptions {
    * to a node with an older configuration (RFC 6940 §6.5.4: always accepted).
    */
   configurationSequence?: number;
+  /**
+   * Accept an ErrorResponse signed by any node, not only by the destination: diagnostics
+   * want the intermediate peer's error (RFC 7851 §5.3).
+   */
+  acceptPathErrors?: boolean;
 }
 
 export interface RouterInit {
@@ -144,7 +148,7 @@ export class Router {
    * Called when a request arrives with an older configuration sequence than ours; the node
    * then sends the requester a ConfigUpdate (RFC 6940 §6.3.2.1).
    */
-  onStaleConfiguration: ((nodeId: Uint8Array) => Promise<void> | void) | undefined;
+  onStaleConfiguration: ((nodeId: Uint8Array, viaLink?: LinkEntry) => Promise<void> | void) | undefined;
   /** Default link for clients: the peer they route everything through. */
   gateway: LinkEntry | undefined;
   /**
@@ -153,12 +157,12 @@ export class Router {
    */
   tap: ((direction: 'in' | 'out', link: LinkEntry, bytes: Uint8Array) => void) | undefined;
   /**
-   * Looks at a whole request this node is about to forward for another node: `contents` is
-   * the message from its MessageContents on (contents, then the security block). Returning
-   * an error answers the request with it instead of forwarding it (RFC 7851 §5.3: an expired
+   * Looks at a whole request this node is about to forward for another node: its
+   * MessageContents start at `message[contentsAt]` (then the security block). Returning an
+   * error answers the request with it instead of forwarding it (RFC 7851 §5.3: an expired
    * diagnostic request gets Error_Message_Expired at the intermediate peer).
    */
-  forwardCheck: ((code: number, contents: Uint8Array) => { errorCode: number; text: string } | undefined) | undefined;
+  forwardCheck: ((code: number, message: Uint8Array, contentsAt: number) => { errorCode: number; text: string } | undefined) | undefined;
 
   private readonly transactions: TransactionTable;
   private readonly duplicates: DuplicateCache;
@@ -367,7 +371,7 @@ export class Router {
     }
     if (from !== undefined && isRequest && this.forwardCheck && isWholeMessage(header.fragment)) {
       const code = this.peekCode(header, bytes, headerSize);
-      const refusal = code === undefined ? undefined : this.forwardCheck(code, bytes.subarray(headerSize));
+      const refusal = code === undefined ? undefined : this.forwardCheck(code, bytes, headerSize);
       if (refusal) {
         this.replyError(from, header, bytes, headerSize, refusal.errorCode, refusal.text);
         return;
@@ -617,7 +621,7 @@ export class Router {
     const extra = certificates.filter((c) => !bytesEqual(c, own));
     const security = signer.signMessage(header.overlay, header.transactionId, contents, dedupe(extra));
     this.count(code, 0);
-    return assembleMessage(header, contents, encode(securityBlock, security));
+    return assembleMessage(header, contents, security);
   }
 
   private handleAnswer(msg: DecodedMessage, signer: SignerInfo, link: LinkEntry | undefined): void {
@@ -631,6 +635,13 @@ export class Router {
       hops: link ? Math.max(1, this.init.params.initialTtl - msg.header.ttl + 1) : 0,
       extensions: msg.contents.extensions,
     };
+    if (answer.code === MessageCode.error && answer.body.length >= 2 && ((answer.body[0]! << 8) | answer.body[1]!) === ErrorCode.loopDetected) {
+      // A peer on the way found the request looping: routing tables were inconsistent for a
+      // moment (churn). Not final — the end-to-end retransmission (RFC 6940 §6.2.1) retries
+      // with the same transaction id once they have had time to repair.
+      this.init.log.debug('routing loop reported; the retransmission will retry', { txid: msg.header.transactionId.toString(16) });
+      return;
+    }
     if (!this.transactions.complete(msg.header.transactionId, answer)) {
       this.init.log.debug('answer for no pending transaction', { txid: msg.header.transactionId.toString(16) });
     }
@@ -731,7 +742,9 @@ export class Router {
         code !== MessageCode.configUpdateReq &&
         this.onStaleConfiguration
       ) {
-        await this.onStaleConfiguration(err.from);
+        // Same path as the request: during a join the responder is reachable only over the
+        // bootstrap link (no topology yet).
+        await this.onStaleConfiguration(err.from, opts.viaLink);
         return this.requestOnce(destinations, code, body, opts);
       }
       throw err;
@@ -763,11 +776,11 @@ export class Router {
     const last = destinations[destinations.length - 1]!;
     const accept = (from: Uint8Array, answerCode: number): boolean => {
       if (opts.anyResponder) return true;
-      // An ErrorResponse is signed by the node that found the problem, which may be any peer
-      // on the path (Error_TTL_Exceeded, RFC 7851 §5.3 Error_Message_Expired /
-      // Error_Loop_Detected / Error_TTL_Hops_Exceeded at an intermediate peer). It can only
-      // fail the transaction, and only a node on the path saw the transaction id.
-      if (answerCode === MessageCode.error) return true;
+      // Diagnostics (RFC 7851 §5.3): an intermediate peer reports Error_Message_Expired or
+      // Error_TTL_Hops_Exceeded itself, signed by itself. Other requests keep discarding
+      // errors from nodes other than the destination and retransmit (a routing problem
+      // during churn is often gone by then).
+      if (answerCode === MessageCode.error && opts.acceptPathErrors) return true;
       // Behaviour §2 step 8: a response to a request for Node-ID X must be signed by X.
       if (last.type === 'node' && !isWildcardNodeId(last.id)) return bytesEqual(from, last.id);
       if (last.type === 'resource' && this.init.isPeer && this.topology) {

@@ -29,6 +29,21 @@ export function digest(code: number, ...parts: Uint8Array[]): Uint8Array | undef
   return new Uint8Array(h.digest());
 }
 
+/** Size of the reused signature-input buffer; larger inputs get their own. */
+export const SIGNATURE_INPUT_BUFFER_BYTES = 64 * 1024;
+let scratch: Uint8Array | undefined;
+
+/**
+ * A buffer to build signature inputs in, reused by every signature: signing and verifying
+ * are synchronous and keep nothing of their input, so this saves allocating (and
+ * collecting) one buffer per signature. Valid only between building an input and the
+ * sign/verify call; the input builders (messageSignatureInput, storedDataSignatureInput)
+ * use their own buffer when an input does not fit.
+ */
+export function signatureInputBuffer(): Uint8Array {
+  return (scratch ??= new Uint8Array(SIGNATURE_INPUT_BUFFER_BYTES));
+}
+
 /** The SignatureAlgorithm code matching a key. */
 export function signatureAlgorithmOf(key: KeyObject): number {
   switch (key.asymmetricKeyType) {

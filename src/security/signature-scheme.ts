@@ -18,7 +18,11 @@ export interface SignatureScheme {
 /** Real signatures with node:crypto (OpenSSL). */
 export const NODE_CRYPTO_SIGNATURES: SignatureScheme = {
   name: 'node:crypto',
-  sign: (hash, data, key) => new Uint8Array(cryptoSign(hash, data, key)),
+  sign(hash, data, key) {
+    // A plain Uint8Array over the signature's own memory (no copy).
+    const s = cryptoSign(hash, data, key);
+    return new Uint8Array(s.buffer, s.byteOffset, s.length);
+  },
   verify(hash, data, key, signature) {
     try {
       return cryptoVerify(hash, data, key, signature);

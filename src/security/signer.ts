@@ -9,7 +9,7 @@ import { type SecurityBlock, type Signature, type SignerIdentity, signerIdentity
 import { type StoredDataValue, storedDataSignatureInput } from '../wire/storage.js';
 import { encode } from '../wire/codec.js';
 import type { Credentials } from './credentials.js';
-import { signatureAlgorithmOf } from './algorithms.js';
+import { signatureAlgorithmOf, signatureInputBuffer } from './algorithms.js';
 import { NODE_CRYPTO_SIGNATURES, type SignatureScheme } from './signature-scheme.js';
 
 export class Signer {
@@ -47,7 +47,7 @@ export class Signer {
 
   /** The SecurityBlock for a message whose MessageContents are `contents`. */
   signMessage(overlay: number, transactionId: bigint, contents: Uint8Array, extraCertificates: Uint8Array[] = []): SecurityBlock {
-    const input = messageSignatureInput(overlay, transactionId, contents, this.identityBytes);
+    const input = messageSignatureInput(overlay, transactionId, contents, this.identityBytes, signatureInputBuffer());
     const certificates = [{ type: CertificateType.x509, certificate: this.credentials.certificate.der }];
     for (const c of extraCertificates) certificates.push({ type: CertificateType.x509, certificate: c });
     return {
@@ -58,7 +58,7 @@ export class Signer {
 
   /** The Signature of a StoredData value. */
   signStoredData(resourceId: Uint8Array, kind: number, storageTime: bigint, value: StoredDataValue): Signature {
-    const input = storedDataSignatureInput(resourceId, kind, storageTime, value, this.identity);
+    const input = storedDataSignatureInput(resourceId, kind, storageTime, value, this.identity, signatureInputBuffer());
     return { hashAlg: HashAlgorithm.sha256, sigAlg: this.sigAlg, identity: this.identity, value: this.signBytes(input) };
   }
 }

@@ -55,6 +55,8 @@ export function selfSignedNodeIdsBound(c: CertificateIdentity, digest: 'sha1' | 
 }
 
 interface CacheEntry {
+  /** The DER bytes evaluated (the entry is keyed by their SHA-256). */
+  der: Uint8Array;
   identity: CertificateIdentity;
   error: CertificateError | undefined;
 }
@@ -78,13 +80,34 @@ export class CertificateStore {
    */
   check(der: Uint8Array, sha256?: Uint8Array): CertificateIdentity {
     // `sha256`: the caller's SHA-256 of `der` (a cert_hash SignerIdentity), reused as the key.
-    const key = sha256 && sha256.length === 32 ? Buffer.from(sha256.buffer, sha256.byteOffset, 32).toString('base64') : cacheKey(der);
-    let e = this.cache.get(key);
-    if (!e) {
-      e = this.evaluate(der);
-      if (this.cache.size >= this.maxEntries) this.cache.delete(this.cache.keys().next().value!);
-      this.cache.set(key, e);
-    }
+    const key = sha256 && sha256.length === 32 ? hashKey(sha256) : cacheKey(der);
+    return this.valid(this.cache.get(key) ?? this.add(key, der));
+  }
+
+  /**
+   * The certificate of a cert_hash SignerIdentity with SHA-256 (RFC 6940 §6.3.4), checked as
+   * {@link check} does: undefined when `der` does not hash to `sha256` (another certificate of
+   * the message). A certificate seen before is recognised by comparing its bytes with the
+   * ones cached under that hash, so the certificate is not hashed again on every message.
+   */
+  checkCertHash(der: Uint8Array, sha256: Uint8Array): CertificateIdentity | undefined {
+    if (sha256.length !== 32) return undefined;
+    const key = hashKey(sha256);
+    const e = this.cache.get(key);
+    if (e && bytesEqual(e.der, der)) return this.valid(e);
+    if (!bytesEqual(oneShotHash('sha256', der, 'buffer'), sha256)) return undefined;
+    // Same hash, other bytes: impossible short of a SHA-256 collision; evaluate these bytes.
+    return this.valid(this.add(key, der));
+  }
+
+  private add(key: string, der: Uint8Array): CacheEntry {
+    const e = this.evaluate(der);
+    if (this.cache.size >= this.maxEntries) this.cache.delete(this.cache.keys().next().value!);
+    this.cache.set(key, e);
+    return e;
+  }
+
+  private valid(e: CacheEntry): CertificateIdentity {
     if (e.error) throw e.error;
     const now = this.clock.now();
     if (now < e.identity.notBefore) throw new CertificateError('certificate is not yet valid');
@@ -98,9 +121,10 @@ export class CertificateStore {
       identity = parseCertificate(der);
     } catch (err) {
       const error = err instanceof CertificateError ? err : new CertificateError(String(err));
-      return { identity: undefined as unknown as CertificateIdentity, error };
+      // A copy: `der` is usually a view into a received message.
+      return { der: new Uint8Array(der), identity: undefined as unknown as CertificateIdentity, error };
     }
-    return { identity, error: this.trustError(identity) };
+    return { der: identity.der, identity, error: this.trustError(identity) };
   }
 
   private trustError(c: CertificateIdentity): CertificateError | undefined {
@@ -121,6 +145,10 @@ export class CertificateStore {
     }
     return new CertificateError('certificate does not chain to a trusted root');
   }
+}
+
+function hashKey(sha256: Uint8Array): string {
+  return Buffer.from(sha256.buffer, sha256.byteOffset, sha256.length).toString('base64');
 }
 
 function cacheKey(der: Uint8Array): string {

@@ -10,7 +10,7 @@ import { messageSignatureInput, type DecodedMessage } from '../wire/message.js';
 import type { GenericCertificate, Signature, SignerIdentity } from '../wire/security-block.js';
 import { type StoredData, storedDataSignatureInput } from '../wire/storage.js';
 import { CertificateType, ErrorCode, HashAlgorithm, SignatureAlgorithm } from '../wire/constants.js';
-import { digest, hashName } from './algorithms.js';
+import { digest, hashName, signatureInputBuffer } from './algorithms.js';
 import { NODE_CRYPTO_SIGNATURES, type SignatureScheme } from './signature-scheme.js';
 import type { CertificateStore } from './trust.js';
 
@@ -37,9 +37,15 @@ export function findSigner(
   for (const c of certificates) {
     if (c.type !== CertificateType.x509) continue;
     if (identity.type === 'cert_hash') {
-      const h = digest(identity.hashAlg, c.certificate)!;
-      if (!bytesEqual(h, identity.hash)) continue;
-      const cert = checked(store, c.certificate, identity.hashAlg === HashAlgorithm.sha256 ? h : undefined);
+      let cert: CertificateIdentity | undefined;
+      if (identity.hashAlg === HashAlgorithm.sha256) {
+        // The usual case: the store recognises a certificate it checked before by its bytes.
+        cert = checkedCertHash(store, c.certificate, identity.hash);
+        if (!cert) continue;
+      } else {
+        if (!bytesEqual(digest(identity.hashAlg, c.certificate)!, identity.hash)) continue;
+        cert = checked(store, c.certificate);
+      }
       if (cert.nodeIds.length !== 1) {
         throw ReloadError.forbidden('cert_hash identity used with a certificate holding several Node-IDs');
       }
@@ -54,12 +60,24 @@ export function findSigner(
   throw ReloadError.forbidden('no certificate in the message matches the signer identity');
 }
 
-function checked(store: CertificateStore, der: Uint8Array, sha256?: Uint8Array): CertificateIdentity {
+function checked(store: CertificateStore, der: Uint8Array): CertificateIdentity {
   try {
-    return store.check(der, sha256);
+    return store.check(der);
   } catch (err) {
-    throw new ReloadError(ErrorCode.forbidden, `signer certificate refused: ${(err as Error).message}`, undefined, { cause: err });
+    throw refused(err);
   }
+}
+
+function checkedCertHash(store: CertificateStore, der: Uint8Array, sha256: Uint8Array): CertificateIdentity | undefined {
+  try {
+    return store.checkCertHash(der, sha256);
+  } catch (err) {
+    throw refused(err);
+  }
+}
+
+function refused(err: unknown): ReloadError {
+  return new ReloadError(ErrorCode.forbidden, `signer certificate refused: ${(err as Error).message}`, undefined, { cause: err });
 }
 
 function tryChecked(store: CertificateStore, der: Uint8Array): CertificateIdentity | undefined {
@@ -90,7 +108,7 @@ export function checkSignature(
 export function verifyMessage(m: DecodedMessage, store: CertificateStore): SignerInfo {
   const sig = m.security.signature;
   const signer = findSigner(sig.identity, m.security.certificates, store);
-  const input = messageSignatureInput(m.header.overlay, m.header.transactionId, m.contentsBytes, m.signerIdentityBytes);
+  const input = messageSignatureInput(m.header.overlay, m.header.transactionId, m.contentsBytes, m.signerIdentityBytes, signatureInputBuffer());
   if (!checkSignature(sig, signer.certificate, input, store.policy.signatures)) {
     throw ReloadError.forbidden('message signature does not verify');
   }
@@ -114,7 +132,7 @@ export function verifyStoredData(
     throw ReloadError.forbidden('stored data is unsigned');
   }
   const signer = findSigner(sig.identity, certificates, store);
-  const input = storedDataSignatureInput(resourceId, kind, data.storageTime, data.value, sig.identity);
+  const input = storedDataSignatureInput(resourceId, kind, data.storageTime, data.value, sig.identity, signatureInputBuffer());
   if (!checkSignature(sig, signer.certificate, input, store.policy.signatures)) {
     throw ReloadError.forbidden('stored data signature does not verify');
   }

@@ -17,6 +17,7 @@ import { CapabilityDirectory, ringDistance } from '../../topology/landmarks/capa
 import { DEFAULT_LEVEL_BOUNDARIES_MS, binOf, formatBin } from '../../topology/landmarks/binning.js';
 import { LandmarkNodeIdStrategy } from '../../topology/landmarks/strategy.js';
 import { LANDMARK_BIN_FIELD } from '../../certs/node-id-strategy.js';
+import { type ConferenceFigures, type ConferenceSpec, DEFAULT_CONFERENCE_SPEC, runConferences } from './conference.js';
 import { rttMs } from './latency.js';
 import { type SimPeer, Simulation, type SimulationOptions, type SimulationReport } from './simulation.js';
 import { Samples, round } from './stats.js';
@@ -33,6 +34,8 @@ export interface LandmarkScenarioOptions {
   queries?: number;
   /** Latency level boundaries, ms. @default [100, 200] */
   levelBoundariesMs?: readonly number[];
+  /** The conference scenario on the landmark-ID overlay (./conference.ts); false: none. @default DEFAULT_CONFERENCE_SPEC */
+  conference?: ConferenceSpec | false;
 }
 
 export interface CapabilityQueryFigures {
@@ -119,6 +122,9 @@ export async function runLandmarkComparison(base: SimulationOptions, lm: Landmar
   const regionFor = (host: number): number | undefined => (host < m ? host % regions : undefined);
   const strategy = new LandmarkNodeIdStrategy({ landmarks: m, levelCount: boundaries.length + 1, random: new SeededRandom(`sim/${base.seed}/landmark-ids`) });
 
+  const conference = lm.conference === undefined ? { ...DEFAULT_CONFERENCE_SPEC } : lm.conference;
+  let conferenceFigures: ConferenceFigures | undefined;
+
   const make = (landmarkIds: boolean, figures: { out?: CapabilityQueryFigures }, directories: Map<number, CapabilityDirectory>): Simulation => {
     const sim = new Simulation({
       ...base,
@@ -141,6 +147,11 @@ export async function runLandmarkComparison(base: SimulationOptions, lm: Landmar
         : {}),
       afterBuild: async (s) => {
         figures.out = await queryCapabilities(s, directories, isCapable, queries, m);
+        // Issue #8: secondary-focus choice by Node-ID proximity vs at random (landmark IDs).
+        if (landmarkIds && conference) {
+          const capable = s.live().filter((p) => isCapable(p.host));
+          conferenceFigures = await runConferences(s, directories, capable, FOCUS_CAPABILITY, conference, m);
+        }
       },
     });
     sim.installUsages([new CapabilityDirectory()]);
@@ -172,5 +183,25 @@ export async function runLandmarkComparison(base: SimulationOptions, lm: Landmar
     exact_random: b.exact,
     stats_per_query: a.statsPerQuery,
   };
+  if (conferenceFigures) {
+    const c = conferenceFigures;
+    report.conference_rtt_ms = {
+      landmark: c.landmark.meanRttMs,
+      random: c.random.meanRttMs,
+      ratio: c.random.meanRttMs > 0 ? round(c.landmark.meanRttMs / c.random.meanRttMs, 3) : 0,
+      delegated_landmark: c.landmark.delegatedMeanRttMs,
+      delegated_random: c.random.delegatedMeanRttMs,
+      p99_landmark: c.landmark.p99RttMs,
+      p99_random: c.random.p99RttMs,
+      spec: c.spec,
+      foci: c.foci,
+      served: c.landmark.served,
+      delegated: c.landmark.delegated,
+      unserved_landmark: c.landmark.unserved,
+      unserved_random: c.random.unserved,
+      stats_per_delegation: c.statsPerDelegation,
+      query_errors: c.queryErrors,
+    };
+  }
   return report;
 }

@@ -144,6 +144,8 @@ interface SimValue {
   resourceId: Uint8Array;
   value: Uint8Array;
   stored: boolean;
+  /** Every copy was on a peer killed by a mass failure: gone by construction, not looked up. */
+  destroyed?: boolean;
 }
 
 export interface LookupResult {
@@ -191,7 +193,7 @@ export interface SimulationReport {
   values_stored: number;
   /** Stored values no live peer holds any more (ground truth, end of run). */
   values_lost: number;
-  /** Stored values a final Fetch through the overlay did not return. */
+  /** Stored values a final Fetch through the overlay did not return (values destroyed by a mass failure excluded). */
   values_unfetchable: number;
   maintenance_msgs_per_peer_s: number;
   maintenance_bytes_per_peer_s: number;
@@ -204,7 +206,20 @@ export interface SimulationReport {
   ring: { peers: number; consistent: boolean; wrong_successor: number; wrong_predecessor: number; mean_routing_table: number };
   build: { mode: 'join' | 'bulk'; joined: number; failed: number; converge_s: number | null; wall_s: number };
   churn?: { spec: string; departures: number; crashes: number; leaves: number; arrivals: number; joins_failed: number; aborted_lookups: number; success_over_time: { t_s: number; rate: number; lookups: number }[] };
-  fail?: { percent: number; killed: number; reconverge_s: number | null; success_recovered_s: number | null; success_after: number; lookups_after: number; success_over_time: { t_s: number; rate: number; lookups: number }[] };
+  fail?: {
+    percent: number;
+    killed: number;
+    /** Values whose every copy was on a killed peer (lost by the failure itself; not looked up after). */
+    values_destroyed: number;
+    /** Time from the failure until every live peer had its true successor and predecessor, s. */
+    reconverge_s: number | null;
+    /** Time until a 10 s window of lookups succeeded at ≥ 99.9 %, s. */
+    success_recovered_s: number | null;
+    /** Success of the counted lookups run after recovery. */
+    success_after: number;
+    lookups_after: number;
+    success_over_time: { t_s: number; rate: number; lookups: number }[];
+  };
   nearest_capable_rtt_ms?: {
     /** Mean RTT to the ID-nearest advertiser found, landmark-aware Node-IDs, ms. */
     landmark: number;
@@ -222,6 +237,28 @@ export interface SimulationReport {
     exact_random: number;
     stats_per_query: number;
   };
+  /** Conference scenario (./conference.ts; with landmark IDs): participant → serving focus RTT. */
+  conference_rtt_ms?: {
+    /** Secondary focus chosen by chooseSecondaryFocus among the directory's nearest advertisers, ms. */
+    landmark: number;
+    /** Secondary focus chosen at random among capable peers with a free place, ms. */
+    random: number;
+    /** landmark / random. */
+    ratio: number;
+    /** Means over delegated participants only, ms. */
+    delegated_landmark: number;
+    delegated_random: number;
+    p99_landmark: number;
+    p99_random: number;
+    spec: string;
+    foci: number;
+    served: number;
+    delegated: number;
+    unserved_landmark: number;
+    unserved_random: number;
+    stats_per_delegation: number;
+    query_errors: number;
+  };
   /** Options in effect. */
   options: {
     signatures: string;
@@ -236,6 +273,8 @@ export interface SimulationReport {
   };
   /** Cheap modes in effect (empty: the real thing). */
   cheap: string[];
+  /** Why lookups and final fetches failed: error → count. */
+  failures: Record<string, number>;
   /** Hop histogram (index = hops) for plots. */
   hop_histogram: number[];
   /** Ring positions for the ring plot: [Node-ID top 32 bits / 2^32, region]. */
@@ -697,11 +736,20 @@ export class Simulation {
         const checked = verifyFetched(v.resourceId, k, ans.certificates, this.trust, 'single');
         ok = checked.values.some((x) => !x.synthetic && x.data.value.model === 'single' && x.data.value.value.exists && bytesEqual(x.data.value.value.value, v.value));
       }
+      if (!ok) this.noteFailure(k ? 'value missing or not verified' : 'kind missing in answer');
       return { ok, hops: ans.hops, latencyMs: this.clock.now() - t0, aborted: false };
-    } catch {
+    } catch (err) {
       const aborted = origin.state !== 'up';
+      if (!aborted) this.noteFailure((err as Error).message.replace(/[0-9a-f]{16,}/g, '…').slice(0, 80));
       return { ok: false, hops: 0, latencyMs: this.clock.now() - t0, aborted };
     }
+  }
+
+  /** Why lookups failed (message → count), for the report. */
+  readonly failures = new Map<string, number>();
+
+  private noteFailure(why: string): void {
+    this.failures.set(why, (this.failures.get(why) ?? 0) + 1);
   }
 
   private record(r: LookupResult, series?: WindowedRate, atMs?: number): void {
@@ -728,7 +776,7 @@ export class Simulation {
    * to random stored values, and waits for all of them.
    */
   async runLookups(count: number, intervalMs: number, series?: WindowedRate, record = true): Promise<{ ok: number; total: number }> {
-    const stored = this.values.filter((v) => v.stored);
+    const stored = this.values.filter((v) => v.stored && !v.destroyed);
     if (stored.length === 0) return { ok: 0, total: 0 };
     let ok = 0;
     let total = 0;
@@ -841,6 +889,21 @@ export class Simulation {
     for (let i = 0; i < kill; i++) victims.push(live.splice(this.random.int(live.length), 1)[0]!);
     const t0 = this.clock.now();
     this.markPhase();
+    // Values whose every copy sits on a victim are gone with them (≈ share³ of the values
+    // with 3 copies): counted, and left out of the lookups that measure the repair.
+    const dying = new Set(victims);
+    const holders = new Map<string, number>();
+    for (const p of this.live()) {
+      if (dying.has(p)) continue;
+      for (const r of p.node.storage.resources()) holders.set(toHex(r), (holders.get(toHex(r)) ?? 0) + 1);
+    }
+    let destroyed = 0;
+    for (const v of this.values) {
+      if (v.stored && !holders.has(toHex(v.resourceId))) {
+        v.destroyed = true;
+        destroyed++;
+      }
+    }
     for (const v of victims) this.crash(v);
     const series = new WindowedRate(10_000, t0);
     let reconverged: number | null = null;
@@ -857,6 +920,7 @@ export class Simulation {
     this.failInfo = {
       percent,
       killed: kill,
+      values_destroyed: destroyed,
       reconverge_s: reconverged === null ? null : round(reconverged / 1000, 1),
       success_recovered_s: recovered === null ? null : round(recovered / 1000, 1),
       success_after: after.total ? round(after.ok / after.total, 5) : 0,
@@ -874,6 +938,7 @@ export class Simulation {
     let unfetchable = 0;
     const jobs: Promise<void>[] = [];
     for (const v of stored) {
+      if (v.destroyed) continue;
       const origin = this.randomLive();
       if (!origin) break;
       jobs.push(
@@ -946,6 +1011,7 @@ export class Simulation {
         replicas: this.chord.replicas,
       },
       cheap: this.cheapModes,
+      failures: Object.fromEntries([...this.failures].sort((a, b) => b[1] - a[1])),
       hop_histogram: this.hops.histogram(),
       ring_positions: this.live().map((p) => [((p.nodeId[0]! << 24) | (p.nodeId[1]! << 16) | (p.nodeId[2]! << 8) | p.nodeId[3]!) >>> 0, p.region] as [number, number]).map(([v, r]) => [round(v / 2 ** 32, 6), r] as [number, number]),
     };

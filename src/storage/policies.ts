@@ -174,6 +174,27 @@ export function nodeMultipleResourceId(hash: OverlayHash, nodeId: Uint8Array, i:
   return hash(concatBytes(nodeId, Uint8Array.of(i)));
 }
 
+/** Node-IDs whose NODE-MULTIPLE Resource-IDs are remembered, per overlay hash. */
+const NODE_MULTIPLE_MEMO_ENTRIES = 4096;
+const nodeMultipleMemo = new WeakMap<OverlayHash, Map<string, Uint8Array[]>>();
+
+/**
+ * Hash(Node-ID || i) for i = 1, 2, ... as computed so far (the caller extends the list). The
+ * check tries every i on each store (up to three times per Store transaction with its
+ * replicas), so the hashes are kept per Node-ID; an OverlayHash is a pure function.
+ */
+function nodeMultipleIds(hash: OverlayHash, nodeId: Uint8Array): Uint8Array[] {
+  let byNode = nodeMultipleMemo.get(hash);
+  if (!byNode) nodeMultipleMemo.set(hash, (byNode = new Map()));
+  const key = toHex(nodeId);
+  let ids = byNode.get(key);
+  if (!ids) {
+    if (byNode.size >= NODE_MULTIPLE_MEMO_ENTRIES) byNode.delete(byNode.keys().next().value!);
+    byNode.set(key, (ids = []));
+  }
+  return ids;
+}
+
 /**
  * NODE-MULTIPLE (RFC 6940 §7.3.4): Hash(Node-ID || i) == Resource-ID for some
  * i in 1..max-node-multiple, Node-ID being the one the SignerIdentity designates. i is not on
@@ -190,8 +211,10 @@ export const NODE_MULTIPLE: AccessPolicy = {
   check(c) {
     const id = designatedNodeId(c.signer);
     const max = c.kind.maxNodeMultiple ?? 0;
+    const ids = nodeMultipleIds(c.hash, id);
     for (let i = 1; i <= max; i++) {
-      if (bytesEqual(nodeMultipleResourceId(c.hash, id, i), c.resourceId)) return;
+      if (ids.length < i) ids.push(nodeMultipleResourceId(c.hash, id, i));
+      if (bytesEqual(ids[i - 1]!, c.resourceId)) return;
     }
     throw ReloadError.forbidden(`NODE-MULTIPLE: no i in 1..${max} with Hash(${toHex(id)} || i) = Resource-ID ${toHex(c.resourceId)}`);
   },

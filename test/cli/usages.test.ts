@@ -1,9 +1,12 @@
 /**
- * Usages that cannot be loaded are refused when `reload-node start --usage FILE` starts,
- * with a message naming the usage and the problem and a non-zero exit: a Kind-ID that
- * clashes with the configuration's or another usage's, an invalid data model, an unknown
- * policy, a policy that refuses the Kind, invalid limits, a usage loaded twice, a module
- * that exports no usage, and a file that does not load.
+ * Usages that cannot be loaded are refused at load time — when the node is created, before
+ * any socket — with a message naming the usage and the problem: a Kind-ID that clashes
+ * with the configuration's or another usage's, an invalid data model, an unknown policy, a
+ * policy that refuses the Kind, invalid limits, a usage loaded twice, a module that
+ * exports no usage, and a file that does not load. Every case through the library
+ * (loadUsageModules + createNodeFromIdentity, what `start` runs), and a few through
+ * `reload-node start --usage FILE` itself (one line on stderr, exit 1); a good usage
+ * module outside the project starts, `--usage` repeated.
  */
 import t from 'tap';
 import { execFile } from 'node:child_process';
@@ -13,8 +16,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { makeOverlay } from '../helpers/overlay-dir.js';
 import { cliPath } from '../helpers/processes.js';
-import { loadUsageModule } from '../../src/cli/usages.js';
+import { loadUsageModule, loadUsageModules } from '../../src/cli/usages.js';
 import { UsageLoadError } from '../../src/node/usage.js';
+import { createNodeFromIdentity } from '../../src/node/create.js';
+import { fileURLToPath } from 'node:url';
 
 const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'reload-bad-usages-'));
@@ -36,7 +41,7 @@ async function start(...usages: string[]): Promise<{ code: number; stderr: strin
   const args = [cliPath(), 'start', '--identity', identity, '--listen', 'tls:127.0.0.1:0', '--bootstrap', '--log-level', 'warn'];
   for (const u of usages) args.push('--usage', u);
   try {
-    const r = await run(process.execPath, args, { timeout: 30_000 });
+    const r = await run(process.execPath, args, { timeout: 20_000 });
     return { code: 0, stderr: r.stderr, stdout: r.stdout };
   } catch (err) {
     const e = err as { code: number; stderr: string; stdout: string };
@@ -44,11 +49,23 @@ async function start(...usages: string[]): Promise<{ code: number; stderr: strin
   }
 }
 
-const cases: { what: string; files: [string, string][]; message: RegExp }[] = [
+/** What `start` does with its --usage files, in process: load them, create the node. */
+async function load(...paths: string[]): Promise<Error | undefined> {
+  try {
+    const usages = await loadUsageModules(paths);
+    await createNodeFromIdentity(identity, { usages, listen: [{ kind: 'tls', host: '127.0.0.1', port: 0 }], firstNode: true });
+    return undefined;
+  } catch (err) {
+    return err as Error;
+  }
+}
+
+const cases: { what: string; files: [string, string][]; message: RegExp; cli?: true }[] = [
   {
     what: 'a Kind-ID the overlay configuration defines differently',
     files: [['clash-config', plugin({ name: 'clasher', kinds: [kind({ id: 0xf0000001, dataModel: 'dictionary', accessControl: 'USER-NODE-MATCH' })] })]],
     message: /usage "clasher": Kind 4026531841 refused \(clash: Kind 4026531841: already registered by config as single\/USER-MATCH.*clasher defines dictionary\/USER-NODE-MATCH/,
+    cli: true,
   },
   {
     what: 'a Kind-ID another usage defines differently',
@@ -60,13 +77,17 @@ const cases: { what: string; files: [string, string][]; message: RegExp }[] = [
   },
   {
     what: 'a Kind name another Kind has',
-    files: [['name-clash', plugin({ name: 'namer', kinds: [kind({ id: 0xf0000301, name: 'test-single' })] })]],
-    message: /usage "namer": Kind 4026532609 refused \(clash: .*name test-single is already Kind 4026531841/,
+    files: [
+      ['named', plugin({ name: 'named', kinds: [kind({})] })],
+      ['name-clash', plugin({ name: 'namer', kinds: [kind({ id: 0xf0000301, name: 'bad-kind' })] })],
+    ],
+    message: /usage "namer": Kind 4026532609 refused \(clash: .*name bad-kind is already Kind 4026532608 \(named\)/,
   },
   {
     what: 'an invalid data model',
     files: [['model', plugin({ name: 'modeller', kinds: [kind({ dataModel: 'tree' })] })]],
     message: /usage "modeller": Kind 4026532608 refused \(invalid-data-model: /,
+    cli: true,
   },
   {
     what: 'an unknown access-control policy',
@@ -110,24 +131,29 @@ const cases: { what: string; files: [string, string][]; message: RegExp }[] = [
     what: 'a module that does not load',
     files: [['broken', 'export default {;\n']],
     message: /broken\.mjs": cannot load module: /,
+    cli: true,
   },
 ];
 
 for (const c of cases) {
-  t.test(`refused at start: ${c.what}`, async (t) => {
+  t.test(`refused at load time: ${c.what}`, async (t) => {
     const paths = c.files.map(([name, src]) => usageFile(name, src));
+    const err = await load(...paths);
+    t.type(err, UsageLoadError, 'a UsageLoadError');
+    t.match(err?.message, c.message);
+    if (!c.cli) return;
     const r = await start(...paths);
-    t.equal(r.code, 1, 'exit code 1');
-    t.match(r.stderr, /^reload-node start: /, 'one line from the CLI');
+    t.equal(r.code, 1, 'reload-node start: exit code 1');
+    t.match(r.stderr, /^reload-node start: usage "[^\n]*\n$/, 'one line from the CLI');
     t.match(r.stderr, c.message);
     t.notMatch(r.stdout, /joined overlay/, 'never joined');
   });
 }
 
 t.test('a missing file', async (t) => {
-  const r = await start(join(dir, 'does-not-exist.js'));
-  t.equal(r.code, 1);
-  t.match(r.stderr, /does-not-exist\.js": cannot load module: /);
+  const err = await load(join(dir, 'does-not-exist.js'));
+  t.type(err, UsageLoadError);
+  t.match(err?.message, /does-not-exist\.js": cannot load module: /);
 });
 
 t.test('loadUsageModule: the library form of the same refusals', async (t) => {
@@ -138,10 +164,12 @@ t.test('loadUsageModule: the library form of the same refusals', async (t) => {
   t.equal(named.name, 'named', 'or an export named usage');
 });
 
-t.test('a good usage starts', async (t) => {
-  // A usage module outside the project, as a user writes one: plain ESM, no imports.
-  const good = usageFile('good', plugin({ name: 'good', kinds: [kind({ id: 0xf0000400, name: 'GOOD-KIND' })] }));
-  const args = [cliPath(), 'start', '--identity', identity, '--listen', 'tls:127.0.0.1:0', '--bootstrap', '--usage', good, '--log-level', 'warn'];
+t.test('good usages start: --usage repeated', async (t) => {
+  // A usage module outside the project, as a user writes one: plain ESM, no imports; and
+  // the example usage as built.
+  const good = usageFile('good', `export default { ...${JSON.stringify({ name: 'good', kinds: [kind({ id: 0xf0000400, name: 'GOOD-KIND' })] })}, status: () => ({ title: 'Good', ready: true }) };\n`);
+  const example = fileURLToPath(new URL('../../dist/usages/example/index.js', import.meta.url));
+  const args = [cliPath(), 'start', '--identity', identity, '--listen', 'tls:127.0.0.1:0', '--bootstrap', '--usage', good, '--usage', example, '--log-level', 'warn', '--status', '127.0.0.1:0'];
   const child = execFile(process.execPath, args);
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -155,6 +183,14 @@ t.test('a good usage starts', async (t) => {
     });
   });
   t.match(out, /joined overlay overlay\.test\.example/);
+  await new Promise<void>((resolve) => {
+    const check = (): void => void (/status page: /.test(out) ? resolve() : setTimeout(check, 50));
+    check();
+  });
+  const url = /status page: (\S+)/.exec(out)![1]!;
+  const status = (await (await fetch(new URL('api/status', url))).json()) as { sections: { usage: string; fields: Record<string, unknown> }[] };
+  t.same(status.sections.map((s) => s.usage).sort(), ['example-notes', 'good'], 'both usages run (their sections on the status page)');
+  t.same(status.sections.find((s) => s.usage === 'good')?.fields, { ready: true });
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
   child.kill('SIGTERM');
   t.equal(await exited, 0, 'leaves cleanly on SIGTERM');

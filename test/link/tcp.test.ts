@@ -203,3 +203,31 @@ t.test('TCP transport to TCP transport: both directions, peer close, refused con
   await t.rejects(a.connect(bAddr), { code: 'ERR_RELOAD_LINK', reason: 'closed' });
   await t.rejects(a.listen(LOOP), { code: 'ERR_RELOAD_LINK', reason: 'closed' });
 });
+
+t.test('frames queued in one turn go out in one write; a close flushes them first', async (t) => {
+  const rec = recorder();
+  const tcp = new TcpTransport({ clock: systemClock, handlers: rec, maxMessageSize: 5000 });
+  const raw = await rawTcpServer();
+  t.teardown(async () => {
+    await tcp.close();
+    raw.close();
+  });
+  const conn = await tcp.connect(raw.address);
+  const peer = await raw.accepted;
+  const chunks: Buffer[] = [];
+  peer.socket.on('data', (c: Buffer) => chunks.push(c));
+  const sent = [conn.send(text('one')), conn.send(text('two')), conn.send(text('three'))];
+  await Promise.all(sent);
+  await waitFor(() => peer.bytes.length === 3 * 8 + 11);
+  t.equal(chunks.length, 1, 'one write, one segment on loopback');
+  t.equal(chunks[0]!.toString('hex'), dataFrame(0, 'one') + dataFrame(1, 'two') + dataFrame(2, 'three'));
+  t.equal(conn.stats!.messagesSent, 3);
+  t.equal(conn.stats!.bytesSent, 3 * 8 + 11);
+  // A send still queued when the link is closed goes out before the FIN.
+  const last = conn.send(text('bye'));
+  conn.close('done');
+  await last;
+  await waitFor(() => peer.ended);
+  t.equal(peer.hex.slice(-22), dataFrame(3, 'bye'));
+  await t.rejects(conn.send(text('late')), { code: 'ERR_RELOAD_LINK', reason: 'closed' });
+});

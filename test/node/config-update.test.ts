@@ -52,18 +52,26 @@ t.test('a newer configuration spreads through ConfigUpdate', async (t) => {
     for (const n of nodes) await n.stop();
   });
   const common = { topologyParams: { updateIntervalMs: 2000 } };
-  const first = (await createNodeFromIdentity(await ov.identity('p0'), { ...common, listen: [{ kind: 'tls', host: '127.0.0.1', port: 0 }], firstNode: true })).node;
+  // Node-IDs fixed so that the newcomer's join Attach (to its own Node-ID + 1) is answered by
+  // p1, which the newcomer has no link to yet: the Error_Config_Too_New then comes from a node
+  // two hops away, and the ConfigUpdate must travel the same way (through the bootstrap link).
+  const id = (b: number): Uint8Array => {
+    const x = new Uint8Array(16);
+    x[0] = b;
+    return x;
+  };
+  const first = (await createNodeFromIdentity(await ov.identity('p0', id(0x10)), { ...common, listen: [{ kind: 'tls', host: '127.0.0.1', port: 0 }], firstNode: true })).node;
   await first.start();
   nodes.push(first);
   const boot = first.addresses[0]!.address;
-  const second = (await createNodeFromIdentity(await ov.identity('p1'), { ...common, listen: [{ kind: 'tls', host: '127.0.0.1', port: 0 }], bootstrap: [boot] })).node;
+  const second = (await createNodeFromIdentity(await ov.identity('p1', id(0x90)), { ...common, listen: [{ kind: 'tls', host: '127.0.0.1', port: 0 }], bootstrap: [boot] })).node;
   await second.start();
   nodes.push(second);
   t.equal(first.params.configurationSequence, 1, 'the overlay starts on sequence 1');
   t.notOk(second.kinds.get(NEW_KIND), 'the new Kind is unknown before the update');
   // A peer enrolled with the newer document joins through the first peer.
   const newer = (
-    await createNodeFromIdentity(await ov.identity('p2', undefined, { bytes: v2bytes, configuration: v2 }), {
+    await createNodeFromIdentity(await ov.identity('p2', id(0x50), { bytes: v2bytes, configuration: v2 }), {
       ...common,
       listen: [{ kind: 'tls', host: '127.0.0.1', port: 0 }],
       bootstrap: [boot],

@@ -5,7 +5,10 @@
  */
 import t from 'tap';
 import { decode, encode, EncodeError } from '../../src/wire/codec.js';
-import { MessageCode } from '../../src/wire/constants.js';
+import { FRAGMENT_UNFRAGMENTED, MessageCode, MessageExtensionType, RELOAD_VERSION } from '../../src/wire/constants.js';
+import { assembleMessage, decodeMessage, messageContents } from '../../src/wire/message.js';
+import { UNSIGNED, securityBlock } from '../../src/wire/security-block.js';
+import { messageToJson } from '../../src/wire/json.js';
 import { decodeBody, encodeBody } from '../../src/wire/body.js';
 import { DEFAULT_WIRE_CONTEXT } from '../../src/wire/context.js';
 import {
@@ -190,4 +193,40 @@ t.test('property: random diagnostics round-trip', async (t) => {
   assertRoundTripMany(t, diagnosticsResponse, 800, () => g.diagnosticsResponse());
   assertRoundTripMany(t, pathTrackReq, 500, () => g.pathTrackReq());
   assertRoundTripMany(t, pathTrackAns, 500, () => g.pathTrackAns());
+});
+
+t.test('decode JSON: PathTrack bodies and the Diagnostic_Ping extension', async (t) => {
+  const msg = (code: number, body: Uint8Array, extensions: { type: number; critical: boolean; contents: Uint8Array }[] = []) => {
+    const contents = encode(messageContents, { code, body, extensions });
+    const header = {
+      overlay: 1, configurationSequence: 0, version: RELOAD_VERSION, ttl: 100, fragment: FRAGMENT_UNFRAGMENTED, length: 0,
+      transactionId: 1n, maxResponseLength: 0, viaList: [], destinationList: [{ type: 'node' as const, id: A }], options: [],
+    };
+    return decodeMessage(assembleMessage(header, contents, encode(securityBlock, { certificates: [], signature: UNSIGNED })));
+  };
+  const ctx = DEFAULT_WIRE_CONTEXT;
+  const req = messageToJson(msg(MessageCode.pathTrackReq, encodeBody(MessageCode.pathTrackReq, { destination: { type: 'resource', id: R }, request: PLAIN_REQUEST }, ctx)), ctx) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  t.equal(req.messageContents.messageName, 'path_track_req');
+  t.same(req.messageContents.body, {
+    destination: { type: 'resource', id: R_HEX },
+    request: { expiration: EXP.toString(), timestampInitiated: INIT.toString(), dmFlags: '260', extensions: [] },
+  });
+  const ping = messageToJson(
+    msg(MessageCode.pingAns, encodeBody(MessageCode.pingAns, { responseId: 1n, time: INIT }, ctx), [{ type: MessageExtensionType.diagnosticPing, critical: false, contents: encode(diagnosticsResponse, RESPONSE) }]),
+    ctx,
+  ) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const ext = ping.messageContents.extensions[0];
+  t.equal(ext.typeName, 'diagnostic_ping');
+  t.same(ext.diagnostics, {
+    expiration: EXP.toString(),
+    timestampInitiated: INIT.toString(),
+    timestampReceived: RECV.toString(),
+    hopCounter: 99,
+    info: [{ type: 'routing_table_size', peers: 7 }],
+  });
+  const broken = messageToJson(
+    msg(MessageCode.pingReq, encodeBody(MessageCode.pingReq, { padding: new Uint8Array(0) }, ctx), [{ type: MessageExtensionType.diagnosticPing, critical: false, contents: bytesOf('00') }]),
+    ctx,
+  ) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  t.match(broken.messageContents.extensions[0].diagnosticsDecodeError, /DiagnosticsRequest\.expiration/, 'an undecodable extension is reported, not fatal');
 });

@@ -74,6 +74,7 @@ export class ChordTopology implements TopologyPlugin {
   private timers: TimerHandle[] = [];
   private updateScheduled: TimerHandle | undefined;
   private replicaTimer: TimerHandle | undefined;
+  private dropTimer: TimerHandle | undefined;
   private readonly attaching = new Set<bigint>();
   private apWaiter: ((u: ChordUpdate) => void) | undefined;
   /** Updates that arrived before start() began waiting for them (join race). */
@@ -141,11 +142,11 @@ export class ChordTopology implements TopologyPlugin {
 
   nextHop(id: Uint8Array): Uint8Array | undefined {
     const k = toBig(id);
-    // A neighbor we know to be responsible for k gets it directly. Besides saving a hop,
-    // this keeps a peer whose successor list is stale (a peer joined just after it) from
-    // ping-ponging a message with its old successor: that successor knows the newcomer as
-    // its predecessor and hands the message to it instead of back (routing loop seen in
-    // the simulator while rings grow).
+    // k just before our predecessor: that predecessor is responsible. This keeps a peer
+    // whose successor list is stale (a peer joined just after it) from ping-ponging a
+    // message with its old successor: the old successor knows the newcomer as its
+    // predecessor and hands the message to it instead of back (a routing loop seen in the
+    // simulator while rings grow).
     const known = this.knownResponsible(k);
     if (known !== undefined) return this.bytes(known);
     let best: bigint | undefined;
@@ -167,20 +168,16 @@ export class ChordTopology implements TopologyPlugin {
   }
 
   /**
-   * The connected neighbor responsible for k when the neighbor table shows it: k lies in
-   * (succ[i-1], succ[i]] (succ[-1] = this peer) or in (pred[j+1], pred[j]].
+   * Our immediate predecessor when k lies between it and the predecessor before it — it is
+   * responsible for k. Only the nearest interval is trusted: farther ones may span peers we
+   * do not know of (a thin neighbor table holds far, stale entries).
    */
   private knownResponsible(k: bigint): bigint | undefined {
-    let prev = this.n;
-    for (const s of this.succ) {
-      if (this.ring.inHalfOpen(k, prev, s)) return s !== this.n && this.host.isConnected(this.bytes(s)) ? s : undefined;
-      prev = s;
-    }
-    for (let j = 0; j + 1 < this.pred.length; j++) {
-      const p = this.pred[j]!;
-      if (this.ring.inHalfOpen(k, this.pred[j + 1]!, p)) return p !== this.n && this.host.isConnected(this.bytes(p)) ? p : undefined;
-    }
-    return undefined;
+    const p0 = this.pred[0];
+    const p1 = this.pred[1];
+    if (p0 === undefined || p1 === undefined || p0 === this.n) return undefined;
+    if (!this.ring.inHalfOpen(k, p1, p0)) return undefined;
+    return this.host.isConnected(this.bytes(p0)) ? p0 : undefined;
   }
 
   replicaSet(resourceId: Uint8Array): Uint8Array[] {
@@ -278,6 +275,7 @@ export class ChordTopology implements TopologyPlugin {
       for (const id of [...table.predecessors, ...table.successors]) candidates.add(this.big(id));
     }
     candidates.delete(this.n);
+    for (const c of candidates) this.peersSeen.add(c);
     const { succ, pred } = this.choose([...candidates]);
     // Step 3: Attach to the expected neighbors, source-routed through the AP.
     const wanted = new Set([...succ, ...pred]);
@@ -351,12 +349,19 @@ export class ChordTopology implements TopologyPlugin {
     this.timers = [];
     this.updateScheduled?.cancel();
     this.replicaTimer?.cancel();
+    this.replicaTimer = undefined;
+    this.dropTimer?.cancel();
+    this.dropTimer = undefined;
   }
 
   private startTimers(): void {
     const jitter = (ms: number): number => Math.floor(ms * (0.75 + 0.5 * this.host.random.float()));
     const tick = (): void => {
       if (this.stopped) return;
+      // Stabilisation: any linked peer closer than a current neighbor takes its place (RFC
+      // 6940 §9.6). Two rings formed after a mass failure merge this way: a peer's fingers
+      // still reach into the other ring, and the Updates then sent carry the news on.
+      this.adopt(this.linkedPeers());
       void this.sendUpdates('neighbors');
       this.timers.push(this.host.clock.setTimeout(tick, jitter(this.options.updateIntervalMs)));
     };
@@ -433,22 +438,27 @@ export class ChordTopology implements TopologyPlugin {
     this.pred = this.pred.filter((c) => c !== peer);
     for (const [i, f] of this.fingerTable) if (f === peer) this.fingerTable.delete(i);
     this.routingCache = undefined;
-    if (this.succ.length === 0 && this.pred.length === 0) {
-      // Lost every neighbor: fall back on any other peer still linked (fingers).
-      const others = this.host
-        .connectedPeers()
-        .map((id) => this.big(id))
-        .filter((c) => c !== peer && this.peersSeen.has(c));
-      if (others.length > 0) {
-        const { succ, pred } = this.choose(others);
-        this.succ = succ;
-        this.pred = pred;
-      }
-    }
-    this.neighborsChanged(before);
+    // Behaviour §7.7: a lost neighbor is replaced with the best candidate from the routing
+    // table — fingers and every other peer still linked, not only the neighbor lists (after
+    // a mass failure those may hold nobody near us).
+    const { succ, pred } = this.choose(this.linkedPeers().filter((c) => c !== peer));
+    this.succ = succ;
+    this.pred = pred;
+    this.neighborsChanged(before, true);
   }
 
-  private neighborsChanged(before: { succ: bigint[]; pred: bigint[] }): void {
+  /** Peers (never clients) we hold a live link to: candidates for the neighbor table. */
+  private linkedPeers(): bigint[] {
+    const out: bigint[] = [];
+    for (const id of this.host.connectedPeers()) {
+      const c = this.big(id);
+      if (c !== this.n && this.peersSeen.has(c)) out.push(c);
+    }
+    return out;
+  }
+
+  /** `failure`: a neighbor was lost (link down, Leave), as opposed to a closer peer learned. */
+  private neighborsChanged(before: { succ: bigint[]; pred: bigint[] }, failure = false): void {
     const predChanged = before.pred[0] !== this.pred[0];
     const listsChanged = !sameList(before.succ, this.succ) || !sameList(before.pred, this.pred);
     if (!listsChanged) return;
@@ -459,8 +469,12 @@ export class ChordTopology implements TopologyPlugin {
     const oldReplicas = before.succ.slice(0, this.options.replicas);
     const newReplicas = this.succ.slice(0, this.options.replicas);
     const added = newReplicas.filter((s) => !oldReplicas.includes(s));
-    if (this.joined && added.length > 0) this.scheduleReplication(added, oldReplicas.some((s) => !newReplicas.includes(s)));
-    this.dropForeignData();
+    // Behaviour §7.6: the 30 s hold-down applies to a new successor found after a failure;
+    // a closer peer that joined gets its replicas at once (otherwise the data of the range
+    // it now follows has one copy fewer for 30 s — and is lost if its responsible peer fails
+    // in that window: the new successor takes over the range without holding it).
+    if (this.joined && added.length > 0) this.scheduleReplication(added, failure && oldReplicas.some((s) => !newReplicas.includes(s)));
+    this.scheduleDrop();
     if (this.options.reactive) this.scheduleUpdates();
   }
 
@@ -486,25 +500,55 @@ export class ChordTopology implements TopologyPlugin {
     }
   }
 
+  /**
+   * Sends our data to replica-set members. At once for `targets` (those still in the replica
+   * set then); after a failure, after the hold-down, to the whole replica set then current.
+   * A pending hold-down is never postponed or cancelled by later changes.
+   */
   private scheduleReplication(targets: bigint[], afterFailure: boolean): void {
-    // Behaviour §7.6: after a failure, wait the hold-down before creating new replicas.
-    const delay = afterFailure ? this.options.replicaHoldDownMs : 0;
-    this.replicaTimer?.cancel();
-    this.replicaTimer = this.host.clock.setTimeout(() => {
-      if (this.stopped) return;
+    if (afterFailure) {
+      // Behaviour §7.6: after a failure, wait the hold-down before creating new replicas.
+      if (this.replicaTimer) return;
+      this.replicaTimer = this.host.clock.setTimeout(() => {
+        this.replicaTimer = undefined;
+        this.replicateTo(this.succ.slice(0, this.options.replicas));
+      }, this.options.replicaHoldDownMs);
+      return;
+    }
+    this.host.clock.setTimeout(() => {
       const current = this.succ.slice(0, this.options.replicas);
-      for (const r of this.host.storage.resources()) {
-        if (!this.isResponsible(r)) continue;
-        current.forEach((s, i) => {
-          if (!targets.includes(s) && !afterFailure) return;
-          this.counters.replicationsSent++;
-          this.host.replicate(this.bytes(s), r, i + 1).catch(() => undefined);
-        });
-      }
-    }, delay);
+      this.replicateTo(targets.filter((t) => current.includes(t)));
+    }, 0);
   }
 
-  /** Behaviour §7.6: data for which this peer is no longer in the replica set is deleted. */
+  /** Replica Stores of every resource we are responsible for to `targets` (replica numbers by position). */
+  private replicateTo(targets: bigint[]): void {
+    if (this.stopped || targets.length === 0) return;
+    const current = this.succ.slice(0, this.options.replicas);
+    for (const r of this.host.storage.resources()) {
+      if (!this.isResponsible(r)) continue;
+      for (const t of targets) {
+        const i = current.indexOf(t);
+        if (i < 0) continue;
+        this.counters.replicationsSent++;
+        this.host.replicate(this.bytes(t), r, i + 1).catch(() => undefined);
+      }
+    }
+  }
+
+  /**
+   * Behaviour §7.6: data for which this peer is no longer in the replica set is deleted —
+   * after the hold-down, against the neighbor table then current, so a table that is briefly
+   * wrong (a failed predecessor not yet noticed, a join half done) costs no replica.
+   */
+  private scheduleDrop(): void {
+    if (this.dropTimer || !this.joined) return;
+    this.dropTimer = this.host.clock.setTimeout(() => {
+      this.dropTimer = undefined;
+      if (!this.stopped) this.dropForeignData();
+    }, this.options.replicaHoldDownMs);
+  }
+
   private dropForeignData(): void {
     if (!this.joined || this.pred.length <= this.options.replicas) return;
     const edge = this.pred[this.options.replicas]!;
@@ -592,6 +636,8 @@ export class ChordTopology implements TopologyPlugin {
           const c = this.big(id);
           if (c !== this.n && this.inFingerInterval(c, i)) {
             this.fingerTable.set(i, c);
+            // It answered an Attach for a Resource-ID: a peer.
+            this.peersSeen.add(c);
             this.routingCache = undefined;
           }
         })

@@ -213,7 +213,24 @@ export class CapabilityDirectory implements UsagePlugin {
     prev?.timer?.cancel();
     const entry = { data, timer: undefined as TimerHandle | undefined };
     this.advertised.set(capability, entry);
-    await Promise.all(this.depths.map((depth) => this.storeAt(api, capability, depth, data, true)));
+    // A full bucket (max-count reached: the storing peer answers Error_Data_Too_Large, RFC
+    // 6940 §7.4.1.2) keeps the advertisers it has — the documented limit; the deeper,
+    // smaller buckets still list this node. Only when no depth takes it is it an error.
+    // Clustered Node-IDs (landmark prefixes) fill shallow buckets quickly.
+    let full: unknown;
+    let placed = 0;
+    await Promise.all(
+      this.depths.map((depth) =>
+        this.storeAt(api, capability, depth, data, true).then(
+          () => void placed++,
+          (err: unknown) => {
+            if (!(err instanceof ReloadError && err.errorCode === ErrorCode.dataTooLarge)) throw err;
+            full = err;
+          },
+        ),
+      ),
+    );
+    if (placed === 0 && full !== undefined) throw full;
     if (this.advertised.get(capability) === entry) {
       entry.timer = api.clock.setTimeout(() => {
         if (this.advertised.get(capability) === entry) void this.advertise(capability, data).catch(() => undefined);

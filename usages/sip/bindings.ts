@@ -9,7 +9,7 @@ import type { ReceiveInfo } from './stack/index.js';
 import { type NameAddr, type SipUri, uriEquals } from './stack/index.js';
 
 export interface ContactBinding {
-  /** The AOR (Resource Name: `user@domain`). */
+  /** The AOR (`user@domain`, the domain in lower case). */
   readonly aor: string;
   /** The Contact as registered (URI and contact params, `expires` removed). */
   readonly contact: NameAddr & { uri: SipUri };

@@ -165,6 +165,7 @@ export class PeerConnector {
     for (const c of usable) {
       const a = c.addrPort as { address: string; port: number };
       let conn: SipConnectionInfo;
+      const before = new Set(this.init.endpoint.connections('TLS').map((x) => x.id));
       try {
         conn = await this.init.endpoint.connect('TLS', { host: a.address, port: a.port });
       } catch (e) {
@@ -172,8 +173,9 @@ export class PeerConnector {
         continue;
       }
       if (this.nodeIdsOf(conn.id).some((n) => bytesEqual(n, nodeId))) return conn;
-      // RFC 7904 §5.1: a certificate not matching the terminal destination: close, never use.
-      this.init.endpoint.closeConnection(conn.id);
+      // RFC 7904 §5.1: a certificate not matching the terminal destination: close, never use
+      // (a connection that already served another peer is left to it).
+      if (!before.has(conn.id)) this.init.endpoint.closeConnection(conn.id);
       last = new SipConnectError('wrong-peer', `the certificate at ${a.address}:${a.port} does not name Node-ID ${toHex(nodeId)}`);
     }
     throw new SipConnectError('no-connection', `no SIP connection to ${toHex(nodeId)}${last ? `: ${last.message}` : ' (no candidates)'}`, { cause: last });
@@ -181,6 +183,7 @@ export class PeerConnector {
 
   private connectionUp(c: SipConnectionInfo): void {
     if (c.transport !== 'TLS' || !c.peerCertificate) return;
+    this.prune();
     let ids: Uint8Array[];
     try {
       ids = [...this.init.api.checkCertificate(c.peerCertificate).nodeIds];
@@ -222,8 +225,8 @@ export class PeerConnector {
     return { promise, cancel };
   }
 
-  /** Forgets connections that closed (their Node-IDs). */
-  prune(): void {
+  /** Forgets the Node-IDs of connections that closed. */
+  private prune(): void {
     const open = new Set(this.init.endpoint.connections('TLS').map((c) => c.id));
     for (const id of this.nodesOf.keys()) if (!open.has(id)) this.nodesOf.delete(id);
   }

@@ -18,17 +18,25 @@
  *   BYE, re-INVITE) come back through both peers; the peer-facing entry names this peer's
  *   Node-ID (`sip:node-<hex>@host:port;transport=tls;lr`), so a peer reaches it over the
  *   authenticated connection, or a new one by AppAttach to that Node-ID.
+ * - A UA that ignores the route set (stock `sipp -sn uac` sends ACK and BYE to the initial
+ *   Request-URI, To tag, no Route): its in-dialog requests are steered to the remote target
+ *   along the rest of the route set of the dialog this front end carried (dialog-memory.ts).
  * - CANCEL (hop by hop, RFC 3261 §9.2, §16.10), ACK for 2xx forwarded statelessly
  *   (§16.11), 2xx retransmissions forwarded by the client transactions (RFC 6026), stray
  *   responses dropped (RFC 6026 §7.3.1: a proxy does not forward them).
  * - Malformed input: the endpoint answers 400 or drops (RFC 3261 §8.2, §18.3); a request
  *   that parses but fails later checks gets 400 naming the header; nothing ends the socket.
  *
+ * - Usages claim requests for URIs they serve with addRequestHandler (e.g. the DisCo focus
+ *   its conference URIs): asked for every request left without Route, they answer it
+ *   themselves or name the peers to proxy it to.
+ *
  * Domains outside the overlay (RFC 7904 §4.1 step 3) get 404: the front end does no DNS
  * (RFC 3263). A Request-URI with an IP address is forwarded to it directly (the remote
  * target of an in-dialog request).
  */
 import { createHash } from 'node:crypto';
+import { createSocket } from 'node:dgram';
 import { isIP } from 'node:net';
 import type { Logger } from '../../src/common/log.js';
 import { cryptoRandom } from '../../src/common/random.js';
@@ -39,9 +47,10 @@ import { DecodeError, bytesEqual, fromHex, toHex } from '../../src/wire/codec.js
 import type { Destination } from '../../src/wire/destination.js';
 import { BindingTable, type ContactBinding } from './bindings.js';
 import { DEFAULT_ATTACH_WAIT_MS, PeerConnector, SipConnectError, advertisedHost } from './connector.js';
+import { DEFAULT_DIALOG_IDLE_S, DialogMemory } from './dialog-memory.js';
 import type { DomainPolicy } from './domain.js';
 import { decodeGruuParam, gruuUri } from './gruu.js';
-import { type HeldIdentity, Registrar, aorKey, aorKeyOfName, contactPrefsOf } from './registrar.js';
+import { type HeldIdentity, Registrar, aorKey, aorKeyOfName, contactPrefsOf, reasonText } from './registrar.js';
 import { SIP_REGISTRATION_KIND, encodeSipRegistration } from './registration.js';
 import { type RegistrationTarget, type ResolveOptions, resolveAor } from './resolver.js';
 import {
@@ -51,6 +60,7 @@ import {
   type ServerTransaction,
   type SipDestination,
   SipEndpoint,
+  type SipEndpointInit,
   SipParseError,
   type SipRequest,
   type SipResponse,
@@ -93,6 +103,15 @@ export interface SipFrontEndOptions {
   timers?: Partial<SipTimerValues>;
   /** Timer C (RFC 3261 §16.6 step 11): a ringing INVITE branch is cancelled after this, ms. @default 180000 */
   inviteTimeoutMs?: number;
+  /**
+   * Answer user agents at the address and port their request came from, as RFC 3581
+   * (rport) does, even when they did not ask for it: phones behind NAT, and clients whose
+   * Via names an address they do not listen on. false: RFC 3261 §18.2.2 routing by the Via.
+   * @default true
+   */
+  symmetricResponses?: boolean;
+  /** How long a dialog carried for a UA is remembered without a request of it passing, s (dialog-memory.ts). @default 7200 */
+  dialogIdleS?: number;
 }
 
 /** Counters for the status page and tests. */
@@ -110,25 +129,55 @@ export interface SipFrontEndStats {
 const DIALOG_CREATING = new Set(['INVITE', 'SUBSCRIBE', 'REFER', 'NOTIFY']);
 const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, PRACK, SUBSCRIBE, NOTIFY, REFER, MESSAGE, INFO, UPDATE';
 const NODE_USER = /^node-([0-9a-f]{32,40})$/i;
+/** How long stop() waits for its registrations to be removed from the overlay, ms. */
+const STOP_UNREGISTER_MS = 2000;
 
 type Iface = 'UDP' | 'TCP' | 'TLS';
 
 /** Where a branch goes: a peer by Node-ID (over its SIP connection), or an address. */
-type Hop = { kind: 'peer'; nodeId: Uint8Array; destinations: Destination[] } | { kind: 'direct'; dest: SipDestination };
+export type Hop = { kind: 'peer'; nodeId: Uint8Array; destinations: Destination[] } | { kind: 'direct'; dest: SipDestination };
 
 interface BranchTarget {
   requestUri: Uri;
   hop: Hop;
+  /** false: this front end does not stay on the dialog's path (no Record-Route, RFC 3261 §16.6 step 4). */
+  recordRoute?: boolean;
 }
+
+/**
+ * What a usage's request handler decides for a request it claims (see
+ * {@link SipFrontEnd.addRequestHandler}): it answered (or will answer) the request itself as a
+ * UAS, or the front end is to proxy it to these peers (over their authenticated SIP
+ * connections, AppAttach when needed).
+ */
+export type RequestClaim =
+  | { action: 'handled' }
+  | { action: 'forward'; targets: { nodeId: Uint8Array; destinations?: Destination[]; requestUri?: Uri; recordRoute?: boolean }[] };
+
+/** Where a claimed request came from: a UA (UDP/TCP) or a peer (TLS, with its certificate's Node-IDs). */
+export interface RequestOrigin {
+  transport: Iface;
+  /** Node-IDs of the peer's certificate, for requests from a peer. */
+  peer: Uint8Array[] | undefined;
+}
+
+/**
+ * A usage's hook for requests whose Request-URI it serves (e.g. a conference URI): called for
+ * every request with no Route left after this front end's own entries are removed (`tx`
+ * undefined for an ACK of a 2xx); undefined lets the front end route it as usual.
+ */
+export type RequestHandler = (req: SipRequest, tx: ServerTransaction | undefined, origin: RequestOrigin) => RequestClaim | undefined | Promise<RequestClaim | undefined>;
 
 /** A refusal decided while routing: sent upstream with this status and reason. */
 class Refusal extends Error {
+  readonly reason: string;
   constructor(
     readonly status: number,
-    readonly reason: string,
+    reason: string,
     readonly headers: { name: string; value: string }[] = [],
   ) {
     super(`${status} ${reason}`);
+    this.reason = reasonText(reason);
   }
 }
 
@@ -143,6 +192,9 @@ export class SipFrontEnd {
   private readonly host: string;
   private stopped = false;
   private readonly contexts = new Set<ProxyContext>();
+  private readonly handlers: RequestHandler[] = [];
+  /** Dialogs proxied for this front end's UAs, to steer in-dialog requests that ignore the route set. */
+  private readonly dialogs: DialogMemory;
 
   private constructor(
     readonly api: UsageApi,
@@ -161,6 +213,7 @@ export class SipFrontEnd {
       this.identities.set(aorKeyOfName(aor), { aor, nodeId: c.nodeId, credentials: c });
     }
     this.bindings = new BindingTable(api.clock);
+    this.dialogs = new DialogMemory(api.clock, (options.dialogIdleS ?? DEFAULT_DIALOG_IDLE_S) * 1000);
     this.connector = new PeerConnector({
       api,
       endpoint,
@@ -186,11 +239,11 @@ export class SipFrontEnd {
   static async start(api: UsageApi, options: SipFrontEndOptions, domains: DomainPolicy): Promise<SipFrontEnd> {
     const tlsMaterial = api.tlsCredentials();
     const host = options.advertiseHost ?? advertisedHost(options.host);
-    const endpoint = await SipEndpoint.start({
+    const endpoint = await bindSharedPort(options.host, options.port, (port) => ({
       clock: api.clock,
       random: cryptoRandom,
-      udp: { host: options.host, port: options.port },
-      tcp: { host: options.host, port: options.port },
+      udp: { host: options.host, port },
+      tcp: { host: options.host, port },
       tls: {
         host: options.host,
         port: options.peerPort ?? 0,
@@ -200,11 +253,12 @@ export class SipFrontEnd {
         verifyPeer: (der) => void api.checkCertificate(der),
       },
       viaHost: host,
+      forceRport: options.symmetricResponses ?? true,
       ...(options.timers ? { timers: options.timers } : {}),
       // A proxy: CANCEL is passed on, 2xx retransmissions come from the UAS.
       autoRespondToCancel: false,
       retransmit2xx: false,
-    });
+    }));
     let fe: SipFrontEnd;
     try {
       fe = new SipFrontEnd(api, endpoint, options, domains);
@@ -237,6 +291,31 @@ export class SipFrontEnd {
     return { host: this.host, port: this.endpoint.udpAddress!.port };
   }
 
+  /** Whether a URI names a user at this front end's user-agent address (sip:alice@HOST:PORT). */
+  private isOwnUaUserUri(uri: Uri): uri is SipUri & { user: string } {
+    if (uri.kind !== 'sip' || uri.user === undefined || this.peerNodeOf(uri)) return false;
+    const host = bare(uri.host).toLowerCase();
+    const port = effectivePort(uri);
+    return port === this.uaAddress.port && (host === bare(this.host).toLowerCase() || host === bare(this.options.host).toLowerCase());
+  }
+
+  /** How many dialogs carried for UAs are remembered (dialog-memory.ts). */
+  get dialogCount(): number {
+    return this.dialogs.size;
+  }
+
+  /**
+   * A final response to a request this front end proxied: a 2xx to an initial request from a
+   * UA (UDP/TCP; peers follow route sets) is remembered as a dialog, a BYE's or a 481/408
+   * ends one.
+   */
+  noteFinal(req: SipRequest, res: SipResponse | undefined, status: number): void {
+    if (req.toTag() !== undefined) return this.dialogs.finalFor(req, status);
+    if (res && status >= 200 && status < 300 && DIALOG_CREATING.has(req.method) && req.received?.transport !== 'TLS') {
+      this.dialogs.remember(req, res, (u) => this.isOwnUri(u));
+    }
+  }
+
   /** The TLS address of peer connections. */
   get peerAddress(): { host: string; port: number } {
     return { host: this.host, port: this.endpoint.tlsAddress!.port };
@@ -252,7 +331,7 @@ export class SipFrontEnd {
     if (this.stopped) return;
     this.stopped = true;
     const aors = this.bindings.aors();
-    await Promise.all(
+    const removals = Promise.all(
       aors.map(async (aor) => {
         const id = this.identities.get(aorKeyOfName(aor));
         if (!id) return;
@@ -263,9 +342,68 @@ export class SipFrontEnd {
         }
       }),
     );
+    // Bounded: a peer stopping with the overlay already gone must not hang here.
+    let timer: TimerHandle | undefined;
+    await Promise.race([removals, new Promise<void>((r) => (timer = this.api.clock.setTimeout(r, STOP_UNREGISTER_MS)))]);
+    timer?.cancel();
     this.bindings.clear();
+    this.dialogs.clear();
     for (const c of this.contexts) c.dispose();
     await this.endpoint.stop();
+  }
+
+  /**
+   * Lets a usage claim requests (e.g. the DisCo focus its conference URIs): handlers are asked
+   * in the order added; the first that returns a claim wins. Returns a function removing it.
+   */
+  addRequestHandler(handler: RequestHandler): () => void {
+    this.handlers.push(handler);
+    return () => {
+      const i = this.handlers.indexOf(handler);
+      if (i >= 0) this.handlers.splice(i, 1);
+    };
+  }
+
+  /** The URI this front end record-routes with on a UA-facing interface (UDP or TCP). */
+  uaRouteUri(transport: 'UDP' | 'TCP' = 'UDP'): SipUri {
+    return this.routeUri(transport);
+  }
+
+  /** Asks the usages' handlers; true when one claimed the request (and acted on it). */
+  private async claimed(req: SipRequest, tx: ServerTransaction | undefined): Promise<boolean> {
+    if (this.handlers.length === 0) return false;
+    const transport: Iface = req.received?.transport ?? 'UDP';
+    const cid = req.received?.connectionId;
+    const origin: RequestOrigin = { transport, peer: transport === 'TLS' && cid ? this.connector.nodeIdsOf(cid) : undefined };
+    for (const h of this.handlers) {
+      const claim = await h(req, tx, origin);
+      if (!claim) continue;
+      if (claim.action === 'forward') {
+        if (!tx) {
+          // An ACK for a 2xx: stateless, to the first target (RFC 3261 §16.11).
+          const t = claim.targets[0];
+          if (!t) return true;
+          const dest = await this.destinationFor({ kind: 'peer', nodeId: t.nodeId, destinations: t.destinations ?? [{ type: 'node', id: t.nodeId }] });
+          const copy = req.clone();
+          delete copy.received;
+          if (copy.maxForwards() === 0) return true;
+          decrementMaxForwards(copy);
+          const branch = MAGIC_COOKIE + createHash('sha256').update(`${viaBranch(req.topVia()!) ?? ''}|${toHex(this.api.nodeId)}|claimed`).digest('hex').slice(0, 24);
+          await this.endpoint.sendStateless(copy, dest, { branch });
+          return true;
+        }
+        this.checkMaxForwards(req);
+        const ctx = req.method === 'INVITE' ? this.track(req, tx as InviteServerTransaction) : undefined;
+        const targets: BranchTarget[] = claim.targets.map((t) => ({
+          requestUri: t.requestUri ?? req.uri,
+          hop: { kind: 'peer', nodeId: t.nodeId, destinations: t.destinations ?? [{ type: 'node', id: t.nodeId }] },
+          ...(t.recordRoute === false ? { recordRoute: false } : {}),
+        }));
+        this.forward(req, tx, targets, ctx);
+      }
+      return true;
+    }
+    return false;
   }
 
   // --------------------------------------------------------------------------- registrations
@@ -316,16 +454,30 @@ export class SipFrontEnd {
   }
 
   private async process(req: SipRequest, tx: ServerTransaction): Promise<void> {
-    // RFC 3261 §16.3 step 5: Proxy-Require names extensions a proxy must support (none here).
-    const proxyRequire = req.optionTags('Proxy-Require');
-    if (proxyRequire.length > 0) throw new Refusal(420, 'Bad Extension', [{ name: 'Unsupported', value: proxyRequire.join(', ') }]);
     // The headers routing relies on must parse (From and To are checked by the parser).
     req.vias();
     req.routes();
     // §16.4: route information preprocessing.
     preprocessRoute(req, (u) => this.isOwnUri(u));
     while (req.has('Route') && this.isOwnUri(req.routes()[0]!.uri)) req.removeFirst('Route');
+    // An in-dialog request of a dialog carried for this UA, sent without the route set (stock
+    // sipp uac): to the remote target along the route set (dialog-memory.ts).
+    if (req.toTag() !== undefined) this.dialogs.steer(req);
+    // A Request-URI naming a user at this front end's own address (sip:alice@127.0.0.1:5060,
+    // what `sipp -sn uac -s alice 127.0.0.1:5060` sends) stands for that user in the overlay's
+    // own domain: a proxy decides which domains it is responsible for (RFC 3261 §16.4, §16.5),
+    // and its own address is one of them. Retargeted here, before the usages' handlers (a
+    // conference URI) and the lookup; left alone it would be "forwarded" to itself until 483.
+    if (!req.has('Route') && req.method !== 'REGISTER' && this.isOwnUaUserUri(req.uri)) {
+      req.uri = aorUri(aorKeyOfName(`${req.uri.user}@${this.domains.overlayDomain}`));
+    }
+    if (!req.has('Route') && (await this.claimed(req, tx))) return;
 
+    const forUs = !req.has('Route') && (req.method === 'REGISTER' || (this.isOwnUri(req.uri) && !this.peerNodeOf(req.uri)));
+    if (forUs) return this.asUas(req, tx);
+    // RFC 3261 §16.3 step 5: Proxy-Require names extensions a proxy must support (none here).
+    const proxyRequire = req.optionTags('Proxy-Require');
+    if (proxyRequire.length > 0) throw new Refusal(420, 'Bad Extension', [{ name: 'Unsupported', value: proxyRequire.join(', ') }]);
     const ctx = req.method === 'INVITE' ? this.track(req, tx as InviteServerTransaction) : undefined;
     if (req.has('Route')) {
       // Loose routing to the next element of the route set (an in-dialog request).
@@ -335,7 +487,6 @@ export class SipFrontEnd {
     }
     if (req.uri.kind !== 'sip') throw new Refusal(416, 'Unsupported URI Scheme');
     const uri = req.uri;
-    if (req.method === 'REGISTER' || (this.isOwnUri(uri) && !this.peerNodeOf(uri))) return this.asUas(req, tx);
     this.checkMaxForwards(req);
     const targets = await this.targetsFor(req, uri, req.received?.transport ?? 'UDP');
     return this.forward(req, tx, targets, ctx);
@@ -369,7 +520,7 @@ export class SipFrontEnd {
       const aor = aorKey(withoutGruu(uri));
       const local = this.bindings.get(aor);
       if (local.length > 0) return local.map((b) => this.contactTarget(b));
-      if (isIP(bare(uri.host))) return [{ requestUri: uri, hop: { kind: 'direct', dest: destinationOf(uri) } }];
+      if (isIP(bare(uri.host))) return [{ requestUri: uri, hop: this.addressHop(uri) }];
       throw new Refusal(480, `Temporarily Unavailable - ${aor} has no contact at this peer`);
     }
     const gr = getUriParam(uri, 'gr');
@@ -384,7 +535,7 @@ export class SipFrontEnd {
       }
       return this.branchesFor([{ destinations, contactPrefs: '', aors: [aorKey(withoutGruu(uri))], gruu: true }], uri);
     }
-    if (isIP(bare(uri.host))) return [{ requestUri: uri, hop: { kind: 'direct', dest: destinationOf(uri) } }];
+    if (isIP(bare(uri.host))) return [{ requestUri: uri, hop: this.addressHop(uri) }];
     const aor = aorKey(uri);
     if (!this.domains.allowsAor(aor)) throw new Refusal(404, `Not Found - the domain of ${aor} is not served by this overlay`);
     let resolution;
@@ -433,6 +584,20 @@ export class SipFrontEnd {
   private hopFor(uri: Uri): Hop {
     const node = this.peerNodeOf(uri);
     if (node) return { kind: 'peer', nodeId: node, destinations: [{ type: 'node', id: node }] };
+    return uri.kind === 'sip' ? this.addressHop(uri) : { kind: 'direct', dest: destinationOf(uri) };
+  }
+
+  /**
+   * The hop to an address URI (a remote target, e.g. of an in-dialog request). When it is the
+   * Contact of a UA registered here, over the flow that UA registered on (transport and TCP
+   * connection, as RFC 5626 §5.3 does): a phone registering over TCP often writes a Contact
+   * without `transport=tcp`, which by RFC 3263 alone would mean UDP, where it does not listen.
+   */
+  private addressHop(uri: SipUri): Hop {
+    for (const aor of this.bindings.aors()) {
+      const b = this.bindings.find(aor, uri);
+      if (b) return this.contactTarget(b).hop;
+    }
     return { kind: 'direct', dest: destinationOf(uri) };
   }
 
@@ -505,7 +670,7 @@ export class SipFrontEnd {
   /** The copy of `req` for one branch (§16.6 steps 1-7), record-routed when it starts a dialog. */
   buildBranchRequest(req: SipRequest, target: BranchTarget, out: Iface): SipRequest {
     const { request } = prepareForward(req, { target: target.requestUri });
-    if (DIALOG_CREATING.has(req.method) && req.toTag() === undefined) {
+    if (DIALOG_CREATING.has(req.method) && req.toTag() === undefined && target.recordRoute !== false) {
       const inbound: Iface = req.received?.transport ?? 'UDP';
       // RFC 5658: the entry facing the upstream side first, the downstream-facing one on top.
       addRecordRoute(request, this.routeUri(inbound));
@@ -526,8 +691,13 @@ export class SipFrontEnd {
     delete copy.received;
     preprocessRoute(copy, (u) => this.isOwnUri(u));
     while (copy.has('Route') && this.isOwnUri(copy.routes()[0]!.uri)) copy.removeFirst('Route');
+    // As in process(): the ACK of a remembered dialog sent without the route set, and a user at
+    // this front end's own address (the ACK of a focus' 2xx from stock sipp uac).
+    this.dialogs.steer(copy);
+    if (!copy.has('Route') && this.isOwnUaUserUri(copy.uri)) copy.uri = aorUri(aorKeyOfName(`${copy.uri.user}@${this.domains.overlayDomain}`));
     let hop: Hop;
     if (copy.has('Route')) hop = this.hopFor(copy.routes()[0]!.uri);
+    else if (await this.claimed(copy, undefined)) return;
     else if (this.isOwnUri(copy.uri) || copy.uri.kind !== 'sip') return;
     else hop = this.hopFor(copy.uri);
     if (copy.maxForwards() === 0) return;
@@ -559,7 +729,12 @@ class ProxyContext {
   fork(targets: BranchTarget[]): void {
     if (this.finalSent) return;
     for (const t of targets) this.branches.push(new Branch(this, t));
-    for (const b of this.branches) void b.start();
+    for (const b of this.branches) {
+      b.start().catch((e: unknown) => {
+        this.fe.api.log.warn('SIP branch failed', { error: (e as Error)?.stack ?? String(e) });
+        b.abort();
+      });
+    }
   }
 
   /** Upstream CANCEL (§16.10): cancel every pending branch; 487 once they are done. */
@@ -581,6 +756,7 @@ class ProxyContext {
   }
 
   onFinal(branch: Branch, res: SipResponse | undefined, status: number, reason: string): void {
+    this.fe.noteFinal(this.request, res, status);
     if (res && status >= 200 && status < 300) {
       // §16.7 step 5: every 2xx is forwarded at once (also retransmissions, other forks).
       const out = stripOwnVia(res);
@@ -622,8 +798,8 @@ class ProxyContext {
         // Within a class, a real response beats one the proxy made up (408, 503, 480).
         return !a.response && b.response ? b : a;
       });
-    // §16.7 step 6: a 503 is not passed on; the proxy says 500 instead.
-    if (best.status === 503 && best.response) this.sendFinal(undefined, 500, 'Server Internal Error - next hop unavailable');
+    // §16.7 step 6: a 503 (received, or a transport error, §16.9) is not passed on: 500 instead.
+    if (best.status === 503) this.sendFinal(undefined, 500, 'Server Internal Error - the next hop is unavailable');
     else this.sendFinal(best.response, best.status, best.reason);
   }
 
@@ -697,6 +873,11 @@ class Branch {
     if (this.ctx.request.method === 'INVITE') this.armTimerC();
   }
 
+  /** An unexpected failure while starting the branch: it ends as a 500. */
+  abort(): void {
+    this.finish(undefined, 500, 'Server Internal Error');
+  }
+
   private finish(res: SipResponse | undefined, status: number, reason: string): void {
     this.timerC?.cancel();
     if (this.final) return;
@@ -727,6 +908,33 @@ class Branch {
   dispose(): void {
     this.timerC?.cancel();
   }
+}
+
+/**
+ * Starts the endpoint with UDP and TCP on one port number (a UA may use either transport
+ * towards the same host:port). Port 0: a free UDP port is picked and TCP tried on it too,
+ * again with another if that number is taken for TCP.
+ */
+async function bindSharedPort(host: string, port: number, init: (port: number) => SipEndpointInit): Promise<SipEndpoint> {
+  for (let attempt = 0; ; attempt++) {
+    const p = port !== 0 ? port : await freeUdpPort(host);
+    try {
+      return await SipEndpoint.start(init(p));
+    } catch (e) {
+      if (port !== 0 || attempt >= 8 || (e as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw e;
+    }
+  }
+}
+
+function freeUdpPort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createSocket(isIP(host) === 6 ? 'udp6' : 'udp4');
+    s.once('error', reject);
+    s.bind(0, host, () => {
+      const p = s.address().port;
+      s.close(() => resolve(p));
+    });
+  });
 }
 
 /** A response without the top Via (this proxy's, RFC 3261 §16.7 step 3); undefined if none would remain. */

@@ -71,6 +71,15 @@ export interface RegistrarInit {
   gruuOf(aor: string): string;
 }
 
+/**
+ * Text fit for a Reason-Phrase (RFC 3261 §25.1): user-supplied parts (an AOR may hold
+ * escaped NULs, RFC 4475 §3.1.1.4) shown as '?' outside printable ASCII, and bounded.
+ */
+export function reasonText(s: string): string {
+  const t = s.replace(/[^\x20-\x7e]/g, '?');
+  return t.length > 160 ? `${t.slice(0, 157)}...` : t;
+}
+
 /** The AOR of a SIP URI as a Resource Name: `user@host`, the host in lower case (RFC 3261 §19.1.4). */
 export function aorKey(uri: SipUri): string {
   const host = uri.host.toLowerCase();
@@ -122,18 +131,18 @@ export class Registrar {
   async handle(req: SipRequest, tx: ServerTransaction): Promise<void> {
     const toUri = req.to().uri;
     if (toUri.kind !== 'sip') {
-      // §10.3 step 5: the To AOR is not valid for this registrar.
-      tx.respond(tx.createResponse(404, 'Not Found - the To AOR is not a SIP URI'));
+      // The AOR of a REGISTER must be a SIP or SIPS URI (RFC 3261 §10.2; RFC 4475 §3.3.4: 400).
+      tx.respond(tx.createResponse(400, 'Bad Request - the To AOR must be a SIP or SIPS URI'));
       return;
     }
     const aor = aorKey(toUri);
     if (!this.init.domains.allowsAor(aor)) {
-      tx.respond(tx.createResponse(404, `Not Found - the domain of ${aor} is not served by this overlay`));
+      tx.respond(tx.createResponse(404, reasonText(`Not Found - the domain of ${aor} is not served by this overlay`)));
       return;
     }
     const identity = this.init.identities.get(aor);
     if (!identity) {
-      tx.respond(tx.createResponse(403, `Forbidden - this peer holds no RELOAD identity for ${aor}`));
+      tx.respond(tx.createResponse(403, reasonText(`Forbidden - this peer holds no RELOAD identity for ${aor}`)));
       return;
     }
     const previous = this.queues.get(aor) ?? Promise.resolve();
@@ -147,7 +156,7 @@ export class Registrar {
   }
 
   private async apply(req: SipRequest, tx: ServerTransaction, identity: HeldIdentity): Promise<void> {
-    const aor = identity.aor;
+    const aor = aorKeyOfName(identity.aor);
     const now = this.init.clock.now();
     const current = this.init.bindings.get(aor);
     let next: ContactBinding[];

@@ -15,7 +15,8 @@ import { resourceIdOf } from '../../wire/ids.js';
 import { type Command, type CommandIO, UsageError, parseOptions, required } from '../command.js';
 import { createLogger } from '../logging.js';
 import { asArray, parseHostPort } from '../node-options.js';
-import { loadUsageModules } from '../usages.js';
+import { loadUsageModules, usagesRequiredBy } from '../usages.js';
+import { loadIdentity } from '../../../certs/enrollment-client.js';
 
 export const COMMON_OPTIONS = {
   identity: { type: 'string' },
@@ -42,12 +43,15 @@ export async function withClient<T>(values: Values, fn: (node: ReloadNode) => Pr
   const transport = String(values.transport);
   if (!['tls', 'udp', 'tcp'].includes(transport)) throw new UsageError('--transport must be tls, udp or tcp');
   const bootstrap = asArray(values['bootstrap-node']).map((b) => parseHostPort(b, '--bootstrap-node', 6084));
-  const { node } = await createNodeFromIdentity(required(values, 'identity'), {
+  const dir = required(values, 'identity');
+  const usages = await loadUsageModules(asArray(values.usage));
+  usages.push(...usagesRequiredBy((await loadIdentity(dir)).config, usages));
+  const { node } = await createNodeFromIdentity(dir, {
     role: 'client',
     insecureLink: values['insecure-link'] === true,
     bootstrapKind: transport as 'tls' | 'udp' | 'tcp',
     ...(bootstrap.length ? { bootstrap } : {}),
-    usages: await loadUsageModules(asArray(values.usage)),
+    usages,
     log: createLogger(String(values['log-level'])),
   });
   await node.start();

@@ -69,7 +69,7 @@ function describe(d: Destination): string {
 
 function diagnosticsLine(r: DiagnosticsResponse): string {
   const j = diagnosticsToJson(r.info);
-  const parts = Object.entries(j).map(([k, v]) => `${k}=${typeof v === 'string' ? JSON.stringify(v) : JSON.stringify(v)}`);
+  const parts = Object.entries(j).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
   return parts.length ? parts.join(' ') : '(no diagnostics returned)';
 }
 

@@ -20,6 +20,9 @@ root.pem (the overlay CA). \`reload-node start --identity DIR\` uses it.
   --out DIR         identity directory to write
   --ca-file FILE    PEM trust anchor(s) for the HTTPS server certificate (default: system CAs)
   --nodeids N       number of Node-IDs to ask for (default 1)
+  --landmark-bin BIN  the measured landmark bin (e.g. 2.0.1:0.1.2, see topology/landmarks),
+                    sent as the form field landmark-bin: an overlay with landmarks then
+                    gives a Node-ID with that bin's prefix
   --self-signed     make a self-signed identity instead (overlays permitting it; no password)
 `;
 
@@ -35,8 +38,13 @@ export const enrollCommand: Command = {
       out: { type: 'string' },
       'ca-file': { type: 'string' },
       nodeids: { type: 'string' },
+      'landmark-bin': { type: 'string' },
       'self-signed': { type: 'boolean' },
     });
+    const landmarkBin = values['landmark-bin'];
+    if (landmarkBin !== undefined && !/^[0-9]{1,2}(\.[0-9]{1,2})*:[0-9]{1,2}(\.[0-9]{1,2})*$/.test(String(landmarkBin))) {
+      throw new UsageError(`--landmark-bin ${String(landmarkBin).slice(0, 40)}: not ORDERING:LEVELS (e.g. 2.0.1:0.1.2)`);
+    }
     const configUrl = required(values, 'url');
     try {
       if (new URL(configUrl).protocol !== 'https:') throw new UsageError(`--url ${configUrl}: must be an https: URL`);
@@ -65,7 +73,15 @@ export const enrollCommand: Command = {
     }
     const id = selfSigned
       ? await createSelfSignedIdentity({ configUrl, userName, outDir, ca, nodeIdCount })
-      : await enroll({ configUrl, userName, password: required(values, 'password'), outDir, ca, nodeIdCount });
+      : await enroll({
+          configUrl,
+          userName,
+          password: required(values, 'password'),
+          outDir,
+          ca,
+          nodeIdCount,
+          ...(landmarkBin !== undefined ? { landmarkBin: String(landmarkBin) } : {}),
+        });
     const p = identityPaths(outDir);
     io.stdout.write(
       [

@@ -6,6 +6,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type ChurnSpec, parseChurnSpec } from '../../sim/churn.js';
+import { type ConferenceSpec, parseConferenceSpec } from '../../sim/conference.js';
 import { parseDuration } from '../../sim/duration.js';
 import { runLandmarkComparison } from '../../sim/landmarks.js';
 import { parseLatencyMatrix } from '../../sim/latency.js';
@@ -86,6 +87,12 @@ function summary(r: SimulationReport): string {
     const n = r.nearest_capable_rtt_ms;
     lines.push(`nearest capable peer RTT: landmark IDs ${n.landmark} ms, random IDs ${n.random} ms (ratio ${n.ratio}; best possible ${n.best_possible} ms; ${n.queries} queries, ${n.stats_per_query} Stats each)`);
   }
+  if (r.conference_rtt_ms) {
+    const c = r.conference_rtt_ms;
+    lines.push(
+      `conference focus RTT (${c.spec}): chooseSecondaryFocus ${c.landmark} ms, random focus ${c.random} ms (ratio ${c.ratio}; delegated only ${c.delegated_landmark} vs ${c.delegated_random} ms; ${c.served} served, ${c.delegated} delegated, ${c.foci} foci)`,
+    );
+  }
   lines.push(`wall ${r.wall_s} s, CPU ${r.cpu_s} s, peak RSS ${r.peak_rss_mb} MB, virtual ${r.virtual_s} s`);
   lines.push(`link: ${r.options.link}; signatures: ${r.options.signatures}; chord update ${r.options.chord.updateIntervalMs / 1000} s, finger ${r.options.chord.fingerIntervalMs / 1000} s`);
   lines.push(r.cheap.length ? `CHEAP MODES: ${r.cheap.join('; ')}` : 'no cheap mode: every peer has its own key, every message is signed and verified, every peer joined');
@@ -115,6 +122,7 @@ usage: reload-node sim --nodes N [--seed S] [--lookups L] [--values V]
                        [--key-pool K] [--signatures real|digest] [--bootstrap join|bulk]
                        [--update-interval DUR] [--finger-interval DUR] [--join-interval DUR]
                        [--lookup-rate PER_S] [--capable FRACTION] [--queries Q]
+                       [--conference SPEC]
 
 Runs N real RELOAD peers (codec, routing, storage, security, CHORD-RELOAD) in one process on
 the in-memory link with a virtual clock; deterministic for a seed. Builds the overlay,
@@ -126,7 +134,12 @@ stores V values (3 copies), then:
   --fail PCT      PCT % of the peers crash at once; reports the time to reconverge, then
                   L lookups on the repaired overlay
   --landmarks     landmark-aware Node-IDs (one landmark per region) against random IDs:
-                  the RTT to the ID-nearest peer advertising a capability
+                  the RTT to the ID-nearest peer advertising a capability, and the
+                  conference scenario: mean RTT from participants to their focus, secondary
+                  focus chosen by chooseSecondaryFocus (usages/sdcon) vs at random
+  --conference SPEC  the conference scenario's shape (implies --landmarks), e.g.
+                  conferences=20,size=40,capacity=8 (keys: conferences, size, capacity,
+                  candidates=4; defaults as in the example)
 
 Latency: --regions R (default 6; 5-20 ms one way inside a region, 40-250 ms between) or
 --latency-matrix FILE (square matrix of one-way ms between sites, JSON or text rows).
@@ -163,6 +176,7 @@ Output: a summary, or one JSON object with --json; a progress bar on a terminal 
       'lookup-rate': { type: 'string' },
       capable: { type: 'string' },
       queries: { type: 'string' },
+      conference: { type: 'string' },
     });
     const nodes = int(values, 'nodes', 2, 1_000_000);
     if (nodes === undefined) throw new UsageError('--nodes is required');
@@ -211,10 +225,23 @@ Output: a summary, or one JSON object with --json; a progress bar on a terminal 
     };
     const capable = num(values, 'capable', 0, 1, true);
     const queries = int(values, 'queries', 1);
-    if (!values.landmarks && (capable !== undefined || queries !== undefined)) throw new UsageError('--capable and --queries go with --landmarks');
+    let conference: ConferenceSpec | undefined;
+    if (values.conference !== undefined) {
+      try {
+        conference = parseConferenceSpec(String(values.conference));
+      } catch (err) {
+        throw new UsageError((err as Error).message);
+      }
+    }
+    const landmarks = values.landmarks === true || conference !== undefined;
+    if (!landmarks && (capable !== undefined || queries !== undefined)) throw new UsageError('--capable and --queries go with --landmarks');
     let report: SimulationReport;
-    if (values.landmarks) {
-      report = await runLandmarkComparison(options, { ...(capable !== undefined ? { capableFraction: capable } : {}), ...(queries !== undefined ? { queries } : {}) });
+    if (landmarks) {
+      report = await runLandmarkComparison(options, {
+        ...(capable !== undefined ? { capableFraction: capable } : {}),
+        ...(queries !== undefined ? { queries } : {}),
+        ...(conference ? { conference } : {}),
+      });
     } else {
       const sim = new Simulation(options);
       report = await sim.run();

@@ -2,6 +2,9 @@
 import { loadIdentity } from '../../../certs/enrollment-client.js';
 import { serveEnrollment } from '../../../certs/overlay-admin.js';
 import { sipUsage } from '../../../usages/sip/index.js';
+import { DISCO_REGISTRATION_KIND, DISCO_REGISTRATION_NAME, discoUsage } from '../../../usages/sdcon/index.js';
+import { ShareUsage } from '../../../usages/share/index.js';
+import { CapabilityDirectory } from '../../../topology/landmarks/capabilities.js';
 import { createNodeFromIdentity } from '../../node/create.js';
 import type { ReloadNode } from '../../node/node.js';
 import { toHex } from '../../wire/codec.js';
@@ -33,6 +36,13 @@ options:
   --sip-user DIR             an identity directory (from \`reload-node enroll\`) whose AOR
                              the front end may register (repeatable; the peer's own AOR
                              always may)
+  --focus                    act as a conference focus (DisCo): advertise "disco-focus" and
+                             take calls delegated by other foci (needs --sip)
+  --focus-capacity N         participants this focus serves before delegating (default 10)
+  --conference URI           create this conference with this peer as primary focus,
+                             e.g. sip:team-conf-USER@DOMAIN (repeatable; implies --focus)
+  --focus-coordinate BIN     the coordinate in this focus' registrations: its landmark bin
+                             as given to enroll --landmark-bin (e.g. 2.0.1:0.1.2)
   --update-interval SECONDS  override chord-update-interval (neighbour Updates)
   --log-level LEVEL          trace, debug, info (default), warn, error, silent
   --status HOST:PORT         serve the status page (and /api/status) there, e.g. 127.0.0.1:8080
@@ -56,6 +66,10 @@ export const startCommand: Command = {
       usage: { type: 'string', multiple: true },
       sip: { type: 'string' },
       'sip-user': { type: 'string', multiple: true },
+      focus: { type: 'boolean' },
+      'focus-capacity': { type: 'string' },
+      conference: { type: 'string', multiple: true },
+      'focus-coordinate': { type: 'string' },
       'update-interval': { type: 'string' },
       'log-level': { type: 'string', default: 'info' },
       status: { type: 'string' },
@@ -88,6 +102,36 @@ export const startCommand: Command = {
           })
         : undefined;
     if (sip) usages.push(sip);
+    // DisCo (usages/sdcon): a focus with --focus / --conference; a front end that only routes
+    // calls to conference URIs when the overlay configuration declares DISCO-REGISTRATION
+    // (such an overlay needs ShaRe's USER-CHAIN-ACL policy on every peer, front end or not).
+    const conferences = asArray(values.conference).map(String);
+    const focus = values.focus === true || conferences.length > 0;
+    if ((focus || values['focus-capacity'] !== undefined || values['focus-coordinate'] !== undefined) && !sip) {
+      throw new UsageError('--focus, --focus-capacity, --focus-coordinate and --conference need --sip');
+    }
+    const coordinate = values['focus-coordinate'] === undefined ? undefined : String(values['focus-coordinate']);
+    if (coordinate !== undefined && !/^[0-9]{1,2}(\.[0-9]{1,2})*:[0-9]{1,2}(\.[0-9]{1,2})*$/.test(coordinate)) {
+      throw new UsageError(`--focus-coordinate ${coordinate.slice(0, 40)}: not a landmark bin ORDERING:LEVELS (e.g. 2.0.1:0.1.2)`);
+    }
+    let capacity: number | undefined;
+    if (values['focus-capacity'] !== undefined) {
+      capacity = Number(values['focus-capacity']);
+      if (!Number.isInteger(capacity) || capacity < 1 || capacity > 0xffff) throw new UsageError('--focus-capacity must be an integer from 1 to 65535');
+    }
+    const declared = (await loadIdentity(dir)).config.requiredKinds.some((k) => k.id === DISCO_REGISTRATION_KIND || k.name === DISCO_REGISTRATION_NAME);
+    let disco: ReturnType<typeof discoUsage> | undefined;
+    if (focus || declared) {
+      const share = usages.find((u): u is ShareUsage => u instanceof ShareUsage);
+      const directory = usages.find((u): u is CapabilityDirectory => u instanceof CapabilityDirectory);
+      if (sip) {
+        disco = discoUsage({ sip, focus, conferences, ...(capacity !== undefined ? { capacity } : {}), ...(coordinate !== undefined ? { coordinate } : {}), ...(share ? { share } : {}), ...(directory ? { directory } : {}) });
+        usages.push(...disco.plugins);
+      } else {
+        if (!share) usages.push(new ShareUsage());
+        if (!directory) usages.push(new CapabilityDirectory());
+      }
+    }
     const enrollment = values.enrollment
       ? await serveEnrollment(String(values['overlay-dir']), { ...parseHostPort(String(values.enrollment), '--enrollment') })
       : undefined;
@@ -114,6 +158,7 @@ export const startCommand: Command = {
     for (const a of node.addresses) io.stdout.write(`listening ${a.kind}:${a.address.host}:${a.address.port}\n`);
     const fe = sip?.frontEnd;
     if (fe) io.stdout.write(`sip front end udp,tcp:${fe.uaAddress.host}:${fe.uaAddress.port} peers tls:${fe.peerAddress.host}:${fe.peerAddress.port}\n`);
+    if (disco?.isFocus) io.stdout.write(`disco focus capacity ${disco.capacity}${disco.conferenceNames().map((c) => ` conference sip:${c}`).join('')}\n`);
     let status;
     try {
       status = statusAt ? await serveStatus(node, statusAt) : undefined;

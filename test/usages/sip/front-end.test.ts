@@ -139,6 +139,33 @@ t.test('CANCEL of a ringing call: 487 through both peers', async (t) => {
   t.equal((await alice.unregisterAll()).status, 200);
 });
 
+t.test('a phone on TCP whose Contact omits transport=tcp: INVITE, ACK and BYE reach it over its TCP flow', async (t) => {
+  const alice = await TestUa.start(AOR('alice'), fe1.uaAddress, 'TCP');
+  uas.push(alice);
+  // The UA's UDP socket is on another port number, so a request sent by RFC 3263 rules alone
+  // (no transport parameter → UDP) would not reach it.
+  const bare = `<sip:alice@127.0.0.1:${alice.ep.tcpAddress!.port}>`;
+  t.not(alice.ep.udpAddress!.port, alice.ep.tcpAddress!.port, 'the UA’s UDP and TCP ports differ');
+  t.equal((await alice.register(60, { contact: bare })).status, 200, 'REGISTER over TCP, Contact without transport');
+  const { Dialog } = await import('../../../usages/sip/stack/index.js');
+  alice.answer = (req, tx) => {
+    const ok = tx.createResponse(200);
+    ok.set('Contact', bare);
+    ok.setBody(SDP_ANSWER, 'application/sdp');
+    const d = Dialog.asUas(req, ok);
+    alice.dialogs.set(d.key, d);
+    tx.respond(ok);
+  };
+  const bob = await ua('bob', fe2);
+  const call = await bob.invite(`sip:${AOR('alice')}`);
+  t.equal(call.response.status, 200, 'answered');
+  await bob.inDialog(call.dialog!, 'ACK');
+  t.equal((await bob.inDialog(call.dialog!, 'BYE'))?.status, 200, 'the BYE reached alice and was answered');
+  const seen = alice.received.map((r) => `${r.method}/${r.received?.transport}`);
+  t.same(seen.filter((m) => !m.startsWith('REGISTER')), ['INVITE/TCP', 'ACK/TCP', 'BYE/TCP'], 'all three over TCP');
+  t.equal((await alice.unregisterAll()).status, 200);
+});
+
 t.test('GRUU: pub-gruu in the 200 to REGISTER; a call to it reaches the UA without a Fetch', async (t) => {
   const alice = await ua('alice', fe1);
   const r = await alice.register(60, { contactParams: ';+sip.instance="<urn:uuid:00000000-0000-1000-8000-000000000001>"', supported: 'gruu' });
@@ -189,4 +216,35 @@ t.test('a peer whose certificate is not the terminal destination is refused (RFC
   t.equal((error as SipConnectError).reason, 'no-connection');
   t.match((error as Error).message, `does not name Node-ID ${toHex(p3.node.nodeId)}`, 'because the certificate at the candidate is p1’s');
   t.notOk(fe2.connector.existing(p3.node.nodeId), 'no connection kept for p3');
+});
+
+t.test('a --sip-user identity the overlay does not trust is refused at start', async (t) => {
+  const { createOverlayCA, generateRsaKey, issueCertificate } = await import('../../../certs/ca.js');
+  const { makeCredentials } = await import('../../../src/security/credentials.js');
+  const { SipFrontEnd, DomainPolicy } = await import('../../../usages/sip/index.js');
+  const other = createOverlayCA(ov.overlay.configuration.instanceName);
+  const k = generateRsaKey();
+  const foreign = makeCredentials(issueCertificate(other, { publicKey: k.publicKey, userName: AOR('eve'), nodeIds: [new Uint8Array(16).fill(9)] }), k.privateKey);
+  await t.rejects(
+    SipFrontEnd.start(p3.node.usageApi('sip-extra'), { host: '127.0.0.1', port: 0, users: [foreign] }, new DomainPolicy(undefined, 'x')),
+    { name: 'CertificateError' },
+  );
+});
+
+t.test('a Request-URI naming the front end itself stands for the user in the overlay domain', async (t) => {
+  // What `sipp -sn uac -s alice HOST:PORT` sends: INVITE sip:alice@HOST:PORT.
+  const alice = await ua('alice', fe1);
+  t.equal((await alice.register(60)).status, 200);
+  const bob = await ua('bob', fe2);
+  const self = `sip:alice@${fe2.uaAddress.host}:${fe2.uaAddress.port}`;
+  const call = await bob.invite(self);
+  t.equal(call.response.status, 200, 'answered by alice, through the overlay');
+  const inv = alice.received.filter((m) => m.method === 'INVITE').at(-1)!;
+  t.equal(inv.uri.kind === 'sip' && inv.uri.port, alice.ep.udpAddress!.port, 'retargeted to alice’s contact');
+  await bob.inDialog(call.dialog!, 'ACK');
+  t.equal((await bob.inDialog(call.dialog!, 'BYE'))!.status, 200);
+  const nobody = await bob.invite(`sip:nobody@${fe2.uaAddress.host}:${fe2.uaAddress.port}`);
+  t.equal(nobody.response.status, 404, 'an unregistered user at the front end’s address: 404');
+  t.match(nobody.response.reason, new RegExp(`nobody@${ov.overlay.configuration.instanceName} is not registered`), 'looked up in the overlay’s domain, not forwarded to itself');
+  t.equal((await alice.unregisterAll()).status, 200);
 });

@@ -1,0 +1,51 @@
+/**
+ * CI-sized churn and mass-failure scenarios (issue #5 figures b and c, on a few hundred
+ * peers): lookups keep succeeding and no stored value (3 copies) is lost under churn; after
+ * a quarter of the peers crash at once the ring reconverges, lookups get back to ≥ 99.9 %
+ * and every value not destroyed with the peers can be fetched.
+ */
+import t from 'tap';
+import { Simulation, type SimulationOptions } from '../../src/sim/simulation.js';
+import { parseChurnSpec } from '../../src/sim/churn.js';
+
+async function simulate(o: SimulationOptions) {
+  const sim = new Simulation(o);
+  try {
+    return await sim.run();
+  } finally {
+    await sim.close();
+  }
+}
+
+const cheap = { keyPool: 4, signatures: 'digest', bootstrap: 'bulk' } as const;
+
+t.test('churn: 100 peers, median session 5 min, 15 min', async (t) => {
+  const r = await simulate({ nodes: 100, seed: 'ci-churn', lookups: 1000, churn: parseChurnSpec('median-session=5m,duration=15m'), ...cheap });
+  const c = r.churn!;
+  t.ok(c.departures > 100, `${c.departures} departures`);
+  t.ok(c.crashes > 0 && c.leaves > 0, 'both crashes and graceful leaves');
+  t.equal(c.arrivals, c.departures, 'every departure replaced by a new peer');
+  t.ok(c.arrivals - c.joins_failed > 0.95 * c.arrivals, 'arrivals joined through the real protocol');
+  t.ok(r.lookups > 950);
+  t.ok(r.success_rate >= 0.995, `success ${r.success_rate}`);
+  t.equal(r.values_lost, 0, 'no stored value lost');
+  t.equal(r.values_unfetchable, 0);
+  t.ok(c.success_over_time.length >= 10 && c.success_over_time.every((w) => w.rate >= 0 && w.rate <= 1));
+  t.ok(r.maintenance_msgs_per_peer_s > 0);
+});
+
+t.test('mass failure: 25 % of 200 peers crash at once', async (t) => {
+  const r = await simulate({ nodes: 200, seed: 'ci-fail', lookups: 2000, failPercent: 25, ...cheap });
+  const f = r.fail!;
+  t.equal(f.killed, 50);
+  t.not(f.reconverge_s, null, 'the ring reconverged');
+  t.not(f.success_recovered_s, null, 'lookups got back to ≥ 99.9 %');
+  t.ok(f.reconverge_s! > 0 && f.reconverge_s! < 900, `reconverged after ${f.reconverge_s} s`);
+  t.ok(f.success_after >= 0.999, `success after ${f.success_after}`);
+  t.ok(f.lookups_after >= 1990);
+  t.ok(r.ring.consistent);
+  t.equal(r.values_unfetchable, 0, 'all data not destroyed with the peers is fetchable');
+  t.ok(f.values_destroyed <= 0.05 * r.values_stored, `${f.values_destroyed} values had every copy on a victim`);
+  t.equal(r.values_lost, f.values_destroyed, 'nothing lost besides those');
+  t.ok(f.success_over_time.length >= 1 && f.success_over_time.every((w) => w.lookups > 0));
+});
