@@ -3,7 +3,7 @@
 // thresholds below. Raise them as the suite grows; never lower them to make a run pass.
 import { readFileSync } from 'node:fs';
 
-const THRESHOLDS = { lines: 80, statements: 80, functions: 75, branches: 70 };
+const THRESHOLDS = { lines: 85, statements: 85, functions: 85, branches: 80 };
 const summary = JSON.parse(readFileSync('.tap/report/coverage-summary.json', 'utf8')).total;
 let failed = false;
 for (const [metric, min] of Object.entries(THRESHOLDS)) {
