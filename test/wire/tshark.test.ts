@@ -23,7 +23,6 @@
  *
  * tshark is required (CI installs it, see .ci/run): a missing tshark fails this test.
  */
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,24 +31,7 @@ import t, { type Test } from 'tap';
 import { buildCorpus, type CorpusEntry } from '../../src/wire/corpus.js';
 import { MessageCode, decodeMessage, encodeFrame, toHex } from '../../src/wire/index.js';
 import { LINKTYPE_RAW, tcpPcap, udpPcap } from '../helpers/pcap.js';
-
-type Tree = { [key: string]: unknown };
-
-/** Every value of `key` anywhere below `node`, in document order (arrays flattened). */
-function collect(node: unknown, key: string, out: unknown[] = []): unknown[] {
-  if (Array.isArray(node)) {
-    for (const n of node) collect(n, key, out);
-  } else if (node && typeof node === 'object') {
-    for (const [k, v] of Object.entries(node as Tree)) {
-      if (k === key) {
-        if (Array.isArray(v)) out.push(...v);
-        else out.push(v);
-      }
-      collect(v, key, out);
-    }
-  }
-  return out;
-}
+import { PI_WARN, type Tree, collect, experts, tsharkJson, tsharkVersion } from '../helpers/tshark.js';
 
 /** The one value of `key` below `node`; fails the test if there is not exactly one. */
 function one(node: unknown, key: string): string {
@@ -60,45 +42,16 @@ function one(node: unknown, key: string): string {
 
 const noColons = (s: unknown): string => String(s).replace(/:/g, '');
 
-/** Wireshark's expert severities: PI_WARN 0x00600000, PI_ERROR 0x00800000 (below: notes, chats). */
-const PI_WARN = 0x00600000;
-
-/** Every expert info of a packet (any severity), with the layer it sits in. */
-function experts(layers: Tree): { protocol: string; severity: number; message: string }[] {
-  const out: { protocol: string; severity: number; message: string }[] = [];
-  for (const [protocol, layer] of Object.entries(layers)) {
-    for (const e of collect(layer, '_ws.expert')) {
-      const ex = e as Tree;
-      out.push({ protocol, severity: Number(ex['_ws.expert.severity']), message: String(ex['_ws.expert.message']) });
-    }
-  }
-  return out;
-}
-
 function tshark(pcap: string): Tree[] {
-  const json = execFileSync(
-    'tshark',
-    [
-      '-r', pcap,
-      '-d', 'udp.port==6084,reload-framing',
-      '-d', 'tcp.port==6084,reload-framing',
-      // Validate our pcap writer's checksums too (1 = good in *.checksum.status).
-      '-o', 'ip.check_checksum:TRUE',
-      '-o', 'udp.check_checksum:TRUE',
-      '-o', 'tcp.check_checksum:TRUE',
-      '-T', 'json', '--no-duplicate-keys',
-    ],
-    { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, stdio: ['ignore', 'pipe', 'pipe'] },
+  return tsharkJson(
+    pcap,
+    ['udp.port==6084,reload-framing', 'tcp.port==6084,reload-framing'],
+    // Validate our pcap writer's checksums too (1 = good in *.checksum.status).
+    ['-o', 'ip.check_checksum:TRUE', '-o', 'udp.check_checksum:TRUE', '-o', 'tcp.check_checksum:TRUE'],
   );
-  return (JSON.parse(json) as { _source: { layers: Tree } }[]).map((p) => p._source.layers);
 }
 
-let version: string;
-try {
-  version = execFileSync('tshark', ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).split('\n')[0]!;
-} catch (err) {
-  throw new Error(`tshark is required for the Wireshark conformance test (apt-get install -y tshark; .ci/run installs it): ${(err as Error).message}`);
-}
+const version = tsharkVersion();
 t.comment(`using ${version}`);
 
 const corpus = buildCorpus();
