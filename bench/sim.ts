@@ -65,7 +65,7 @@ const FIGURES: Figure[] = [
     args: (s, cheap) => ['--nodes', String(s(2_000)), '--lookups', String(s(10_000)), '--fail', '25', ...cheap],
     print: (r) => [
       `ring reconverged after ${r.fail?.reconverge_s ?? 'never'} s, success ≥ 99.9 % after ${r.fail?.success_recovered_s ?? 'never'} s (virtual)`,
-      `then success ${((r.fail?.success_after ?? 0) * 100).toFixed(3)} % of ${r.fail?.lookups_after}; values destroyed with the peers ${r.fail?.values_destroyed}, others not fetchable ${r.values_unfetchable}`,
+      `then success ${((r.fail?.success_after ?? 0) * 100).toFixed(3)} % of ${r.fail?.lookups_after}; values destroyed with the peers ${r.fail?.values_destroyed} (chance predicts ${r.fail?.values_destroyed_expected}), others not fetchable ${r.values_unfetchable}`,
     ],
   },
   {

@@ -157,9 +157,11 @@ export interface EnrollOptions extends HttpsClientOptions {
   /**
    * The measured landmark bin (topology/landmarks: `formatBin(binOf(rtts))`, e.g.
    * "2.0.1:0.1.2"), sent as the form field `landmark-bin` so that a server running the
-   * LandmarkNodeIdStrategy gives a Node-ID with that bin's prefix.
+   * LandmarkNodeIdStrategy gives a Node-ID with that bin's prefix. A function is called with
+   * the verified configuration, before the key is made, to measure the bin against the
+   * landmarks it lists (topology/landmarks/probe.ts); undefined from it sends no bin.
    */
-  landmarkBin?: string;
+  landmarkBin?: string | ((config: OverlayConfiguration) => Promise<string | undefined>);
   /** Saves the identity there when given (see {@link saveIdentity}). */
   outDir?: string;
   /** Expected overlay name, when the user knows it. */
@@ -183,6 +185,8 @@ export async function enroll(opts: EnrollOptions): Promise<EnrolledIdentity> {
   if (config.enrollmentServers.length === 0) {
     throw new EnrollmentError('no_enrollment_server', `overlay ${config.instanceName} names no enrollment-server`);
   }
+  // Measured before the key is made, so key generation does not load the CPU while timing.
+  const landmarkBin = typeof opts.landmarkBin === 'function' ? await opts.landmarkBin(config) : opts.landmarkBin;
   const { privateKey, publicKey } = generateRsaKey();
   const csr = createCsr(privateKey, publicKey, opts.userName);
   const fields = [
@@ -190,7 +194,7 @@ export async function enroll(opts: EnrollOptions): Promise<EnrolledIdentity> {
     { name: 'password', data: opts.password },
     ...((opts.nodeIdCount ?? 1) > 1 ? [{ name: 'nodeids', data: String(opts.nodeIdCount) }] : []),
     ...Object.entries(opts.hints ?? {}).map(([name, data]) => ({ name, data })),
-    ...(opts.landmarkBin !== undefined ? [{ name: LANDMARK_BIN_FIELD, data: opts.landmarkBin }] : []),
+    ...(landmarkBin !== undefined ? [{ name: LANDMARK_BIN_FIELD, data: landmarkBin }] : []),
     { name: 'csr', data: csr, contentType: PKCS10_MEDIA_TYPE, filename: 'csr.der' },
   ];
   const { body, contentType } = buildMultipart(fields);

@@ -50,6 +50,11 @@ export interface TopologyHost {
   /** Node-IDs with a live link (the Connection Table). */
   connectedPeers(): Uint8Array[];
   isConnected(nodeId: Uint8Array): boolean;
+  /**
+   * Whether the link to `nodeId` carries the failure hint (RFC 6940 §6.6.3.2): still
+   * connected, but out of the routing table until its acks resume (`onLinkHint`).
+   */
+  isSuspect(nodeId: Uint8Array): boolean;
   /** Closes the link to a node (e.g. no longer needed). */
   disconnect(nodeId: Uint8Array): void;
   /** Local store access for replication and migration (RFC 6940 §7 / §9.7.3). */
@@ -105,6 +110,11 @@ export interface TopologyPlugin {
    */
   onConnectionUp(nodeId: Uint8Array, opts?: { sendUpdate?: boolean }): void;
   onConnectionDown(nodeId: Uint8Array): void;
+  /**
+   * The link to `nodeId` became suspect (route around it) or was restored (RFC 6940
+   * §6.6.3.2). A link that fails for good is reported by `onConnectionDown`.
+   */
+  onLinkHint?(nodeId: Uint8Array, hint: 'suspect' | 'restored'): void;
   /** Joins the overlay (peers) through the given bootstrap connection, or starts alone. */
   start(opts: { bootstrapPeer?: Uint8Array; first: boolean }): Promise<void>;
   /** Leaves gracefully (Leave to neighbours), then stops timers. */

@@ -17,10 +17,12 @@ import {
   CONFIG_SHARE_NS,
   CONFIG_SIP_NS,
   LANDMARKS_NS,
+  LANDMARK_TRANSPORTS,
   MIN_OVERLAY_RELIABILITY_TIMER_MS,
   type BootstrapNode,
   type KindDefinition,
   type Landmark,
+  type LandmarkTransport,
   type OverlayConfiguration,
   type OverlayDocument,
   type ParsedConfiguration,
@@ -408,6 +410,13 @@ function landmarks(el: XmlElement): Landmark[] {
       } catch {
         throw new ConfigurationError('value', `landmark node-id ${JSON.stringify(id.slice(0, 40))} is not hex`);
       }
+    }
+    const transport = attributeValue(child, 'transport')?.trim().toLowerCase();
+    if (transport !== undefined) {
+      if (!(LANDMARK_TRANSPORTS as readonly string[]).includes(transport)) {
+        throw new ConfigurationError('value', `landmark transport ${JSON.stringify(transport.slice(0, 40))} is not one of ${LANDMARK_TRANSPORTS.join(', ')}`);
+      }
+      lm.transport = transport as LandmarkTransport;
     }
     out.push(lm);
   }

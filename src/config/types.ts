@@ -19,8 +19,14 @@ export const CONFIG_SHARE_NS = 'urn:ietf:params:xml:ns:p2p:config-base:share';
  *
  *     <lm:landmarks xmlns:lm="urn:reload-node:params:xml:ns:landmarks">
  *       <lm:landmark address="192.0.2.1" port="6084" node-id="0123…"/>   (node-id optional)
+ *       <lm:landmark address="192.0.2.2" port="6084" transport="udp"/>   (transport optional)
  *     </lm:landmarks>
  *
+ * `transport` names the link the landmark listens on — tls (the default: TLS over TCP with
+ * the framed header), udp (simple reliability) or tcp (the insecure framed-TCP link) —
+ * so a joining node can time a round trip to it before it has a certificate
+ * (topology/landmarks/probe.ts). RFC 6940's overlay-link-protocol is overlay-wide and says
+ * nothing per node, hence the attribute.
  * Nodes that do not know this namespace ignore it (foreign elements are allowed anywhere);
  * an overlay that needs every node to honour it lists it in `mandatory-extension`.
  */
@@ -63,7 +69,13 @@ export interface Landmark {
   port: number;
   /** Its Node-ID, when known. */
   nodeId?: Uint8Array | undefined;
+  /** The link it listens on ({@link LANDMARKS_NS}); absent means 'tls'. */
+  transport?: LandmarkTransport | undefined;
 }
+
+/** Link kinds a landmark can listen on (the `transport` attribute of `<lm:landmark>`). */
+export const LANDMARK_TRANSPORTS = ['tls', 'udp', 'tcp'] as const;
+export type LandmarkTransport = (typeof LANDMARK_TRANSPORTS)[number];
 
 /** A foreign (unknown) element kept as the exact text it had in the document. */
 export interface RawElement {

@@ -115,7 +115,8 @@ export function configurationXml(c: OverlayConfiguration, kindSigner?: Signer, p
   if (c.landmarks.length) {
     const items = c.landmarks.map((lm) => {
       const id = lm.nodeId ? ` node-id="${toHex(lm.nodeId)}"` : '';
-      return `<lm:landmark address="${escapeXml(lm.address)}" port="${lm.port}"${id}/>`;
+      const transport = lm.transport ? ` transport="${lm.transport}"` : '';
+      return `<lm:landmark address="${escapeXml(lm.address)}" port="${lm.port}"${id}${transport}/>`;
     });
     l.push(element('<lm:landmarks>', items, '</lm:landmarks>', `${pad}  `));
   }

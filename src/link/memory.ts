@@ -18,6 +18,9 @@
  *   reaches it); `partition(address)` / `heal(address)` cut it off and reconnect it. Peers
  *   are not told: their sends time out after the SR schedule (0, RTO, 3, 7, 15·RTO; rejected
  *   at 31·RTO), then their connection closes — exactly what a dead host looks like over UDP.
+ *   In the 'stream' mode they see what a TCP peer sees of a dead host: silence — the link
+ *   turns suspect once a frame is unacked for max(RTO, 1 s) and closes after
+ *   `failureHoldMs` (30 s) of unacked traffic; a link that carries nothing stays up.
  * - **Graceful close**: `close()` notifies the peer (as a TLS close_notify / TCP FIN would),
  *   whose connection then closes with reason "closed by peer". Notifications are never lost.
  * - **Identity**: a transport may carry a `certificate` (DER) that its peers see as
@@ -44,6 +47,7 @@ import {
   LinkError,
   type LinkErrorReason,
   type LinkHint,
+  type LinkReliability,
   type Transport,
   type TransportOptions,
 } from './types.js';
@@ -82,7 +86,9 @@ export class MemoryNetworkStats {
 
 export class MemoryNetwork {
   readonly clock: Clock;
-  readonly stats = new MemoryNetworkStats();
+  private readonly counters = new MemoryNetworkStats();
+  /** Connections holding framing acks not yet processed (see MemoryConnection.queueAck). @internal */
+  readonly ackHolders = new Set<MemoryConnection>();
   private readonly latency: (from: LinkAddress, to: LinkAddress) => number;
   private readonly lost: ((from: LinkAddress, to: LinkAddress) => boolean) | undefined;
   private readonly endpoints = new Map<string, MemoryTransport>();
@@ -102,6 +108,20 @@ export class MemoryNetwork {
     }
   }
 
+  /** Network-wide counters (acks already due are processed first, so they are current). */
+  get stats(): MemoryNetworkStats {
+    for (const c of this.ackHolders) c.drainAcks();
+    return this.counters;
+  }
+
+  /**
+   * Whether framing acks may be processed lazily: nothing can drop them between sending and
+   * their due time (no loss model, no partition). @internal
+   */
+  get lazyAcks(): boolean {
+    return this.lost === undefined && this.cut.size === 0;
+  }
+
   /** Endpoints currently on the network. */
   get size(): number {
     return this.endpoints.size;
@@ -119,6 +139,8 @@ export class MemoryNetwork {
 
   /** Cuts `address` off: nothing reaches it or leaves it until `heal`. */
   partition(address: LinkAddress): void {
+    // Acks already on their way become real events, so the cut can drop them on arrival.
+    for (const c of [...this.ackHolders]) c.materializeAcks();
     this.cut.add(addressKey(address));
   }
 
@@ -173,35 +195,51 @@ export class MemoryNetwork {
    */
   carry(from: LinkAddress, to: LinkAddress, bytes: number, lossy: boolean, deliver: () => void): void {
     if (lossy) {
-      this.stats.framesSent += 1;
-      this.stats.bytesSent += bytes;
+      this.counters.framesSent += 1;
+      this.counters.bytesSent += bytes;
     }
     if (this.cut.size > 0 && (this.cut.has(addressKey(from)) || this.cut.has(addressKey(to)))) {
-      if (lossy) this.stats.framesUndeliverable += 1;
+      if (lossy) this.counters.framesUndeliverable += 1;
       return;
     }
     if (lossy && this.lost && this.lost(from, to)) {
-      this.stats.framesLost += 1;
+      this.counters.framesLost += 1;
       return;
     }
     this.clock.setTimeout(() => {
       if (this.cut.size > 0 && (this.cut.has(addressKey(from)) || this.cut.has(addressKey(to)))) {
-        if (lossy) this.stats.framesUndeliverable += 1;
+        if (lossy) this.counters.framesUndeliverable += 1;
         return;
       }
       deliver();
     }, Math.max(0, this.latency(from, to)));
   }
 
+  /** One-way delay from `from` to `to`, ms (the latency model). @internal */
+  latencyOf(from: LinkAddress, to: LinkAddress): number {
+    return this.latency(from, to);
+  }
+
+  /** Counts a lossy frame put on the network (its arrival is accounted separately). @internal */
+  sent(bytes: number): void {
+    this.counters.framesSent += 1;
+    this.counters.bytesSent += bytes;
+  }
+
+  /** Whether the endpoint with address key `key` is cut off. @internal */
+  isCutKey(key: string): boolean {
+    return this.cut.size > 0 && this.cut.has(key);
+  }
+
   /** Counts a frame that reached a live connection. @internal */
   delivered(bytes: number): void {
-    this.stats.framesDelivered += 1;
-    this.stats.bytesDelivered += bytes;
+    this.counters.framesDelivered += 1;
+    this.counters.bytesDelivered += bytes;
   }
 
   /** Counts a frame that arrived where nobody (alive) listens. @internal */
   undeliverable(): void {
-    this.stats.framesUndeliverable += 1;
+    this.counters.framesUndeliverable += 1;
   }
 }
 
@@ -360,8 +398,20 @@ export class MemoryTransport implements Transport {
 export class MemoryConnection implements Connection {
   readonly id = nextConnectionId('memory');
   readonly transport = 'memory' as const;
-  readonly stats = new MutableLinkStats();
+  /** 'datagram' in the 'simple' mode (stop-and-wait SR), 'stream' in the 'stream' mode. */
+  readonly reliability: LinkReliability;
+  private readonly linkStats = new MutableLinkStats();
   private readonly rtt: RttEstimator;
+  /**
+   * Framing acks on their way to this connection, as (sequence, due time) pairs in due-time
+   * order from `ackHead` on. In the stream mode an ack only feeds the RTT estimate and clears
+   * unacked frames, so instead of one clock event per ack they are processed when anything
+   * reads that state (sends, the failure check, the getters, the stats) — the same samples,
+   * in the same order, with their true arrival times. A suspect sender, a loss model or a
+   * partition turns them back into events (`materializeAcks`). @internal
+   */
+  private ackQueue: number[] = [];
+  private ackHead = 0;
   private readonly sender: StopAndWaitSender | StreamSender;
   private peer: MemoryConnection | undefined;
   private cert: Uint8Array | undefined;
@@ -383,14 +433,17 @@ export class MemoryConnection implements Connection {
     this.localKey = addressKey(local);
     this.remoteKey = addressKey(remote);
     const o = owner.options;
+    this.reliability = o.reliability === 'stream' ? 'stream' : 'datagram';
     this.rtt = new RttEstimator(o);
     const network = owner.network;
     const transmit = (sequence: number, message: Uint8Array): void => {
       const bytes = DATA_FRAME_OVERHEAD + message.length;
-      this.stats.bytesSent += bytes;
+      this.linkStats.bytesSent += bytes;
       network.carry(this.local, this.remote, bytes, true, () => this.arrive(sequence, message));
     };
     const hint = (h: LinkHint): void => {
+      // A suspect link is restored by the first ack to arrive: acks become events again.
+      if (h === 'suspect') this.materializeAcks();
       const onHint = owner.handlers.onLinkHint;
       if (onHint) guarded(owner.handlers, 'onLinkHint', () => onHint.call(owner.handlers, this, h));
     };
@@ -400,18 +453,19 @@ export class MemoryConnection implements Connection {
         ? new StreamSender({
             clock: owner.clock,
             rtt: this.rtt,
-            stats: this.stats,
+            stats: this.linkStats,
             remote,
             ...(o.failureFloorMs === undefined ? {} : { failureFloorMs: o.failureFloorMs }),
             ...(o.failureHoldMs === undefined ? {} : { failureHoldMs: o.failureHoldMs }),
             transmit,
             hint,
             giveUp,
+            drainAcks: () => this.drainAcks(),
           })
         : new StopAndWaitSender({
             clock: owner.clock,
             rtt: this.rtt,
-            stats: this.stats,
+            stats: this.linkStats,
             remote,
             ...(o.maxTransmissions === undefined ? {} : { maxTransmissions: o.maxTransmissions }),
             ...(o.ackGapMs === undefined ? {} : { ackGapMs: o.ackGapMs }),
@@ -426,19 +480,27 @@ export class MemoryConnection implements Connection {
     return this.isOpen;
   }
 
+  get stats(): MutableLinkStats {
+    this.drainAcks();
+    return this.linkStats;
+  }
+
   get peerCertificate(): Uint8Array | undefined {
     return this.cert;
   }
 
   get srttMs(): number | undefined {
+    this.drainAcks();
     return this.rtt.srtt;
   }
 
   get rttvarMs(): number | undefined {
+    this.drainAcks();
     return this.rtt.rttvar;
   }
 
   get rtoMs(): number {
+    this.drainAcks();
     return this.rtt.rto;
   }
 
@@ -510,15 +572,93 @@ export class MemoryConnection implements Connection {
     guarded(this.owner.handlers, 'onClose', () => this.owner.handlers.onClose(this, reason));
   }
 
-  /** Data frame `sequence` from this connection reached the remote address. */
-  private arrive(sequence: number, message: Uint8Array): void {
+  /** The framing ack for `sequence` reached this connection at `atMs`. @internal */
+  ackArrived(sequence: number, atMs: number): void {
     const network = this.owner.network;
-    const target = network.lookupKey(this.remoteKey);
-    if (!target) {
+    if (!this.isOpen || !this.owner.alive) {
       network.undeliverable();
       return;
     }
-    const conn = this.peer && this.peer.isOpen && this.peer.owner === target ? this.peer : target.associate(this);
+    network.delivered(ACK_FRAME_SIZE);
+    this.linkStats.acksReceived += 1;
+    this.linkStats.bytesReceived += ACK_FRAME_SIZE;
+    this.sender.onAck(sequence, atMs);
+  }
+
+  /**
+   * Puts an ack sent now from `by` on its way here without a clock event (see ackQueue);
+   * false when it must travel as an event (its due time would precede a queued one's).
+   * @internal
+   */
+  queueAck(sequence: number, bytes: number, by: LinkAddress): boolean {
+    const network = this.owner.network;
+    const due = network.clock.monotonic() + Math.max(0, network.latencyOf(by, this.local));
+    const q = this.ackQueue;
+    if (q.length > this.ackHead && q[q.length - 1]! > due) return false;
+    network.sent(bytes);
+    q.push(sequence, due);
+    network.ackHolders.add(this);
+    return true;
+  }
+
+  /** Processes the queued acks that are due by now, in order. @internal */
+  drainAcks(): void {
+    const q = this.ackQueue;
+    if (q.length === this.ackHead) return;
+    const now = this.owner.network.clock.monotonic();
+    while (this.ackHead < q.length && q[this.ackHead + 1]! <= now) {
+      const sequence = q[this.ackHead]!;
+      const due = q[this.ackHead + 1]!;
+      this.ackHead += 2;
+      this.ackArrived(sequence, due);
+    }
+    if (this.ackHead === q.length) {
+      this.ackQueue = [];
+      this.ackHead = 0;
+      this.owner.network.ackHolders.delete(this);
+    }
+  }
+
+  /** Turns the queued acks into clock events (suspect link, partition). @internal */
+  materializeAcks(): void {
+    this.drainAcks();
+    const q = this.ackQueue;
+    if (q.length === this.ackHead) return;
+    const network = this.owner.network;
+    const now = network.clock.monotonic();
+    for (let i = this.ackHead; i < q.length; i += 2) {
+      const sequence = q[i]!;
+      const due = q[i + 1]!;
+      network.clock.setTimeout(() => {
+        if (network.isCutKey(this.remoteKey) || network.isCutKey(this.localKey)) {
+          network.undeliverable();
+          return;
+        }
+        this.ackArrived(sequence, due);
+      }, due - now);
+    }
+    this.ackQueue = [];
+    this.ackHead = 0;
+    network.ackHolders.delete(this);
+  }
+
+  /** Data frame `sequence` from this connection reached the remote address. */
+  private arrive(sequence: number, message: Uint8Array): void {
+    const network = this.owner.network;
+    // Fast path: the paired association, whose endpoint is alive and therefore still the one
+    // registered at our remote address (addresses are unregistered only on close or crash).
+    const paired = this.peer;
+    let conn: MemoryConnection | undefined;
+    if (paired !== undefined && paired.isOpen && paired.owner.alive) {
+      conn = paired;
+    } else {
+      const target = network.lookupKey(this.remoteKey);
+      if (!target) {
+        network.undeliverable();
+        return;
+      }
+      conn = paired && paired.isOpen && paired.owner === target ? paired : target.associate(this);
+    }
     if (!conn) {
       network.undeliverable();
       return;
@@ -528,24 +668,16 @@ export class MemoryConnection implements Connection {
   }
 
   private receiveData(from: MemoryConnection, sequence: number, message: Uint8Array): void {
-    this.stats.dataFramesReceived += 1;
-    this.stats.bytesReceived += DATA_FRAME_OVERHEAD + message.length;
+    this.linkStats.dataFramesReceived += 1;
+    this.linkStats.bytesReceived += DATA_FRAME_OVERHEAD + message.length;
     if (this.refusing) return;
     // The ack carries only the sequence number: the received bitmap is advisory (wire
     // digest §9) and nothing here reads it.
-    this.stats.acksSent += 1;
-    this.stats.bytesSent += ACK_FRAME_SIZE;
+    this.linkStats.acksSent += 1;
+    this.linkStats.bytesSent += ACK_FRAME_SIZE;
     const network = this.owner.network;
-    network.carry(this.local, this.remote, ACK_FRAME_SIZE, true, () => {
-      if (!from.isOpen || network.lookupKey(from.localKey) !== from.owner) {
-        network.undeliverable();
-        return;
-      }
-      network.delivered(ACK_FRAME_SIZE);
-      from.stats.acksReceived += 1;
-      from.stats.bytesReceived += ACK_FRAME_SIZE;
-      from.sender.onAck(sequence);
-    });
+    const lazy = from.reliability === 'stream' && !from.sender.suspect && network.lazyAcks && from.queueAck(sequence, ACK_FRAME_SIZE, this.local);
+    if (!lazy) network.carry(this.local, this.remote, ACK_FRAME_SIZE, true, () => from.ackArrived(sequence, network.clock.monotonic()));
     if (message.length > this.owner.maxMessageSize) {
       this.refusing = true;
       reportOversizedThenClose(
@@ -557,7 +689,7 @@ export class MemoryConnection implements Connection {
       );
       return;
     }
-    this.stats.messagesDelivered += 1;
+    this.linkStats.messagesDelivered += 1;
     guarded(this.owner.handlers, 'onMessage', () => this.owner.handlers.onMessage(this, message));
   }
 }

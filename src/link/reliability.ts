@@ -231,7 +231,7 @@ export class StopAndWaitSender {
   }
 
   /** An ack frame arrived. */
-  onAck(ackSequence: number): void {
+  onAck(ackSequence: number, _atMs?: number): void {
     if (this.failure) return;
     const now = this.o.clock.monotonic();
     const sent = this.sentAt.get(ackSequence);
@@ -352,6 +352,11 @@ export interface StreamSenderOptions {
   transmit(sequence: number, message: Uint8Array): void;
   hint(hint: LinkHint): void;
   giveUp(error: LinkError): void;
+  /**
+   * Processes acks that have arrived but not been handed over yet (the memory link delivers
+   * stream-mode acks lazily); called before any state is read or changed.
+   */
+  drainAcks?(): void;
 }
 
 /**
@@ -379,16 +384,19 @@ export class StreamSender {
 
   /** Frames sent and not yet acknowledged. */
   get outstanding(): number {
+    this.o.drainAcks?.();
     return this.unacked.size;
   }
 
   get suspect(): boolean {
+    this.o.drainAcks?.();
     return this.suspected;
   }
 
   /** Resolves once the frame is handed to the link (TCP write semantics). */
   send(message: Uint8Array): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
+    this.o.drainAcks?.();
     const sequence = this.nextSequence;
     this.nextSequence = (sequence + 1) >>> 0;
     this.unacked.set(sequence, this.o.clock.monotonic());
@@ -399,11 +407,12 @@ export class StreamSender {
     return Promise.resolve();
   }
 
-  onAck(ackSequence: number): void {
+  /** The ack for `ackSequence` arrived (at `atMs` on the clock, default now). */
+  onAck(ackSequence: number, atMs?: number): void {
     if (this.failure) return;
     const sent = this.unacked.get(ackSequence);
     if (sent === undefined) return;
-    this.o.rtt.sample(this.o.clock.monotonic() - sent);
+    this.o.rtt.sample((atMs ?? this.o.clock.monotonic()) - sent);
     // Ordered delivery: an ack for `ackSequence` covers every earlier frame.
     for (const s of this.unacked.keys()) {
       this.unacked.delete(s);
@@ -412,10 +421,14 @@ export class StreamSender {
     if (this.suspected) {
       this.suspected = false;
       this.o.hint('restored');
+      // The armed check was for the hold time; the next unacked frame is due sooner.
+      this.timer?.cancel();
+      this.timer = undefined;
+      this.arm();
     }
-    this.timer?.cancel();
-    this.timer = undefined;
-    this.arm();
+    // Otherwise the armed check stays: it is due no later than the oldest frame still
+    // unacked needs, and re-arms itself from that frame when it fires (one timer per
+    // threshold period per link instead of one per ack).
   }
 
   fail(error: LinkError): void {
@@ -438,6 +451,7 @@ export class StreamSender {
   private check(): void {
     this.timer = undefined;
     if (this.failure) return;
+    this.o.drainAcks?.();
     const oldest = this.unacked.values().next();
     if (oldest.done) return;
     const age = this.o.clock.monotonic() - oldest.value;

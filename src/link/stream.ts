@@ -87,6 +87,8 @@ interface WriteBatch {
 /** One TLS or TCP link carrying framed RELOAD messages. */
 export class StreamConnection implements Connection {
   readonly id: string;
+  /** TCP below, the framed header for RTT and failure detection only (RFC 6940 §6.6.3.2). */
+  readonly reliability = 'stream' as const;
   readonly stats = new MutableLinkStats();
   private readonly clock: Clock;
   private readonly handlers: LinkHandlers;
@@ -305,9 +307,12 @@ export class StreamConnection implements Connection {
       this.suspected = false;
       const h = this.handlers.onLinkHint;
       if (h) guarded(this.handlers, 'onLinkHint', () => h.call(this.handlers, this, 'restored'));
+      // The armed check was for the hold time; the next unacked frame is due sooner.
+      this.failureTimer?.cancel();
+      this.failureTimer = undefined;
     }
-    this.failureTimer?.cancel();
-    this.failureTimer = undefined;
+    // An armed check stays: it is due no later than the oldest frame still unacked needs and
+    // re-arms from that frame when it fires (one timer per threshold period, not per ack).
     this.armFailureTimer();
   }
 

@@ -8,6 +8,9 @@ import type { Clock } from '../common/clock.js';
 
 export type TransportKind = 'tls' | 'tcp' | 'udp' | 'memory';
 
+/** Addition: see {@link Connection.reliability}. */
+export type LinkReliability = 'datagram' | 'stream';
+
 export interface LinkAddress {
   host: string;
   port: number;
@@ -18,6 +21,14 @@ export interface Connection {
   /** Unique for the life of the process. */
   readonly id: string;
   readonly transport: TransportKind;
+  /**
+   * Addition: the link's reliability mode (RFC 6940 §6.6.3.2), which says what the failure
+   * hint means. 'datagram': Simple Reliability over datagrams (UDP, the memory link in its
+   * 'simple' mode) — 'suspect' follows five unacknowledged transmissions, data was lost.
+   * 'stream': a reliable ordered stream with the framed header (TLS/TCP, the memory link in
+   * its 'stream' mode) — 'suspect' only says framing acks are late; nothing is lost yet.
+   */
+  readonly reliability: LinkReliability;
   readonly local: LinkAddress;
   readonly remote: LinkAddress;
   /** Whether this side opened the connection. */

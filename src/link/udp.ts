@@ -237,6 +237,8 @@ export class UdpTransport implements Transport {
 export class UdpConnection implements Connection {
   readonly id = nextConnectionId('udp');
   readonly transport = 'udp' as const;
+  /** Simple Reliability over datagrams (RFC 6940 §6.6.3.2). */
+  readonly reliability = 'datagram' as const;
   readonly peerCertificate = undefined;
   readonly stats = new MutableLinkStats();
   readonly local: LinkAddress;

@@ -7,7 +7,7 @@ import type { Clock } from '../common/clock.js';
 import { ReloadError } from '../common/errors.js';
 import { type Logger, silentLogger } from '../common/log.js';
 import type { Random } from '../common/random.js';
-import type { Connection, LinkAddress, Transport, TransportKind, TransportOptions } from '../link/types.js';
+import type { Connection, LinkAddress, LinkHint, Transport, TransportKind, TransportOptions } from '../link/types.js';
 import type { LinkEntry } from '../routing/connection-table.js';
 import { type IncomingRequest, type HandlerResult, type RequestOptions, Router } from '../routing/router.js';
 import type { Credentials } from '../security/credentials.js';
@@ -42,6 +42,7 @@ import { findSigner } from '../security/verifier.js';
 import type { GenericCertificate } from '../wire/security-block.js';
 import type { FetchResult, ResourceRef, StoreOptions, UsageApi, UsagePlugin } from './usage.js';
 import { type DiagnosticsOptions, NodeDiagnostics } from './diagnostics.js';
+import { type BootstrapNode, type LivenessEvent, type LivenessOptions, NodeLiveness } from './liveness.js';
 import { type ValueToStore, signValues, verifyFetched } from './data.js';
 import { resourceIdOf } from '../wire/ids.js';
 
@@ -93,13 +94,16 @@ export interface ReloadNodeInit {
    * explicitly reported cheap mode sets another (its CertificateStore checks with the same).
    */
   signatures?: SignatureScheme;
+  /** Idle-link Ping and rejoin-when-isolated tunables (src/node/liveness.ts defaults). */
+  liveness?: Partial<LivenessOptions>;
 }
 
 export type NodeEvent =
   | { type: 'link-up'; nodeId: Uint8Array | undefined; connection: Connection }
   | { type: 'link-down'; nodeId: Uint8Array | undefined; reason: string }
   | { type: 'joined' }
-  | { type: 'left' };
+  | { type: 'left' }
+  | LivenessEvent;
 
 const OVERLAY_LINK_OF: Record<TransportKind, number> = {
   tls: OverlayLinkType.tlsTcpFhNoIce,
@@ -131,6 +135,7 @@ export class ReloadNode {
   private readonly listeners = new Set<(e: NodeEvent) => void>();
   private readonly startedAt: number;
   private state: 'new' | 'running' | 'stopped' = 'new';
+  private liveness: NodeLiveness | undefined;
 
   constructor(private readonly init: ReloadNodeInit) {
     this.params = init.params;
@@ -210,17 +215,7 @@ export class ReloadNode {
           onConnection: (conn) => this.connectionUp(conn),
           onMessage: (conn, bytes) => this.router.receive(conn, bytes),
           onClose: (conn, reason) => this.connectionDown(conn, reason),
-          // RFC 6940 §6.6.3.2 failure hint. On a datagram link (five transmissions unacked)
-          // the peer is gone: take the link out of routing at once. On TLS/TCP the transport
-          // itself is reliable, so a late framing ack means a slow peer (a stalled event loop,
-          // a loaded host), not lost data: the link stays, and the stream sender gives it up
-          // only after STREAM_FAILURE_HOLD_MS of unacknowledged traffic (behaviour digest §1,
-          // "~30 s before declaring permanent failure"). A crashed peer's TCP connection
-          // closes by itself (RST/FIN), which takes it out at once.
-          onLinkHint: (conn, hint) => {
-            if (hint === 'suspect' && spec.kind !== 'tls' && spec.kind !== 'tcp') conn.close('link failure hint');
-            else if (hint === 'suspect') this.log.debug('link suspect: framing acks late', { kind: spec.kind });
-          },
+          onLinkHint: (conn, hint) => this.linkHint(conn, hint),
           onMessageTooLarge: (conn, info) => this.router.messageTooLarge(conn, info.head, info.length),
         },
       });
@@ -246,6 +241,7 @@ export class ReloadNode {
     }
     if (!this.isPeer) {
       if (!joinedVia) throw new ReloadError(ErrorCode.notFound, `no bootstrap node reachable${lastError ? `: ${lastError.message}` : ''}`);
+      this.startLiveness(bootstrap);
       this.emit({ type: 'joined' });
       await this.startUsages();
       return;
@@ -254,8 +250,96 @@ export class ReloadNode {
       throw new ReloadError(ErrorCode.notFound, `no bootstrap node reachable${lastError ? `: ${lastError.message}` : ''}`);
     }
     await this.topology.start(joinedVia ? { bootstrapPeer: joinedVia, first: false } : { first: true });
+    this.startLiveness(bootstrap);
     this.emit({ type: 'joined' });
     await this.startUsages();
+  }
+
+  /** Idle-link Pings and rejoining when cut off (src/node/liveness.ts), once joined. */
+  private startLiveness(bootstrap: readonly BootstrapNode[]): void {
+    if (this.state !== 'running') return;
+    this.liveness = new NodeLiveness(
+      {
+        clock: this.clock,
+        random: this.random,
+        log: this.log,
+        isPeer: this.isPeer,
+        links: () => this.router.table.entries(),
+        routingPeers: () => {
+          const s = this.topology.snapshot();
+          return [...s.predecessors, ...s.successors, ...s.fingers];
+        },
+        gateway: () => this.router.gateway,
+        ping: async (link) => {
+          await this.router.request(
+            [{ type: 'node', id: link.nodeId ?? wildcard(this.params.nodeIdLength) }],
+            MessageCode.pingReq,
+            encodeBody(MessageCode.pingReq, { padding: new Uint8Array(0) }, this.kinds),
+            { viaLink: link, anyResponder: link.nodeId === undefined },
+          );
+        },
+        bootstrapNodes: () => bootstrap,
+        rejoinThrough: (b) => this.rejoinThrough(b),
+        emit: (e) => this.emit(e),
+      },
+      this.init.liveness,
+    );
+    this.liveness.start();
+  }
+
+  /**
+   * Rejoins through one bootstrap node (RFC 6940 §10.7.1: a peer that lost its successors
+   * joins again): the bootstrap procedure of start() (§11.4), then the topology's join with
+   * the admitting peer. The topology is stopped meanwhile (its maintenance has nobody to
+   * talk to); if the round fails it resumes alone, keeping what it knows.
+   */
+  private async rejoinThrough(b: BootstrapNode): Promise<Uint8Array> {
+    if (!this.isPeer) return this.bootstrapThrough(b.kind, b.address);
+    this.topology.stop();
+    try {
+      const ap = await this.bootstrapThrough(b.kind, b.address);
+      if (bytesEqual(ap, this.nodeId)) {
+        // The overlay still routes our Node-ID + 1 to us: nobody there to join.
+        throw new ReloadError(ErrorCode.notFound, 'the bootstrap node routed the Attach back to this peer');
+      }
+      if (this.state !== 'running') throw new ReloadError(ErrorCode.notFound, 'node stopped');
+      await this.topology.start({ bootstrapPeer: ap, first: false });
+      if (this.state !== 'running') this.topology.stop(); // stopped while joining: no timers left behind
+      return ap;
+    } catch (err) {
+      if (this.state === 'running') {
+        this.topology.stop();
+        await this.topology.start({ first: true });
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * The failure hint (RFC 6940 §6.6.3.2), keyed on the link's reliability mode. A datagram
+   * link (UDP Simple Reliability, the memory link's 'simple' mode) raises 'suspect' after
+   * five transmissions went unacked: data was lost and the peer is most likely gone, so
+   * the link closes at once. A stream link (TLS/TCP with the framed header, the memory
+   * link's 'stream' mode) is reliable underneath, so a late framing ack means a slow or
+   * unreachable peer, not lost data: the link stays in the Connection Table but leaves the
+   * routing table (the topology routes around it) until 'restored'; the stream sender closes
+   * it after STREAM_FAILURE_HOLD_MS of unacknowledged traffic (behaviour digest §1, "~30 s
+   * before declaring permanent failure"). A peer that is silent on an idle link is found by
+   * the idle-link Ping of src/node/liveness.ts.
+   */
+  private linkHint(conn: Connection, hint: LinkHint): void {
+    if (hint === 'suspect' && conn.reliability === 'datagram') {
+      conn.close('link failure hint');
+      return;
+    }
+    const entry = this.router.table.byConnectionId(conn.id);
+    if (!entry) return;
+    entry.suspect = hint === 'suspect';
+    this.log.debug(hint === 'suspect' ? 'link suspect: framing acks late, routing around it' : 'link restored', {
+      link: conn.id,
+      ...(entry.nodeId ? { node: toHex(entry.nodeId) } : {}),
+    });
+    if (entry.nodeId && this.state === 'running') this.topology?.onLinkHint?.(entry.nodeId, hint);
   }
 
   private async startUsages(): Promise<void> {
@@ -335,6 +419,7 @@ export class ReloadNode {
     if (this.state === 'stopped') return;
     const wasRunning = this.state === 'running';
     this.state = 'stopped';
+    this.liveness?.stop(); // no rejoin round or idle Ping starts from here on
     if (wasRunning) await this.stopUsages();
     this.topology?.stop();
     this.router.stop();
@@ -968,6 +1053,7 @@ export class ReloadNode {
       attach: (dest, via, sendUpdate) => this.attach(dest, via, sendUpdate),
       connectedPeers: () => this.router.table.nodeIds(),
       isConnected: (id) => this.router.table.byNode(id) !== undefined,
+      isSuspect: (id) => this.router.table.byNode(id)?.suspect === true,
       disconnect: (id) => this.router.table.byNode(id)?.connection.close('not needed'),
       storage: {
         resources: () => [...this.storage.resources()],

@@ -18,6 +18,7 @@ import { topologyFactory } from '../../topology/index.js';
 import type { ChordOptions } from '../../topology/chord/chord.js';
 import { type ReloadNode as ReloadNodeType, ReloadNode } from './node.js';
 import { type OverlayParameters, overlayParameters } from './parameters.js';
+import type { LivenessOptions } from './liveness.js';
 
 export interface TestnetOptions {
   overlay: string;
@@ -30,6 +31,10 @@ export interface TestnetOptions {
   chord?: Partial<ChordOptions>;
   params?: Partial<OverlayParameters>;
   log?: Logger;
+  /** Link model of every node: 'simple' (default, datagram SR) or 'stream' (TLS/TCP-like). */
+  link?: 'simple' | 'stream';
+  /** Idle-link Ping and rejoin tunables of every node. */
+  liveness?: Partial<LivenessOptions>;
 }
 
 export class Testnet {
@@ -50,7 +55,7 @@ export class Testnet {
   }
 
   /** Builds a node (not started) with the given credentials. */
-  createNode(credentials: Credentials, role: 'peer' | 'client' = 'peer'): ReloadNodeType {
+  createNode(credentials: Credentials, role: 'peer' | 'client' = 'peer', opts: { bootstrap?: LinkAddress[] } = {}): ReloadNodeType {
     const clock = this.clock;
     const policies = new PolicyRegistry();
     const kinds = new KindRegistry({ policies, nodeIdLength: this.params.nodeIdLength });
@@ -73,17 +78,18 @@ export class Testnet {
       transports: [
         {
           kind: 'memory',
-          create: (opts) => new MemoryTransport(network, { ...opts, certificate: credentials.certificate.der }),
+          create: (o) => new MemoryTransport(network, { ...o, certificate: credentials.certificate.der, reliability: this.options.link ?? 'simple' }),
           listen: { host, port: 6084 },
         },
       ],
-      bootstrap: this.bootstrap ? [{ kind: 'memory', address: this.bootstrap }] : [],
+      bootstrap: (opts.bootstrap ?? (this.bootstrap ? [this.bootstrap] : [])).map((address) => ({ kind: 'memory' as const, address })),
       topology: { factory: topologyFactory('CHORD-RELOAD'), params: { ...this.options.chord } },
       role,
       firstNode: first,
       clock,
       random: new SeededRandom(`${this.options.seed ?? 1}/${this.nodes.length}`),
       log: this.options.log ?? silentLogger,
+      ...(this.options.liveness ? { liveness: this.options.liveness } : {}),
     });
     if (first) this.bootstrap = { host, port: 6084 };
     this.nodes.push(node);

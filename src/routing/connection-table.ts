@@ -22,6 +22,12 @@ export interface LinkEntry {
   compressedId: number;
   /** Monotonic ms of the last message received. */
   lastSeen: number;
+  /**
+   * The link carries the failure hint (RFC 6940 §6.6.3.2, 'suspect' until 'restored'): it
+   * stays in the Connection Table, so messages addressed to that node still use it, but it
+   * is out of the routing table — the topology routes other traffic around it.
+   */
+  suspect: boolean;
 }
 
 const INDEX_BITS = 12;
@@ -32,8 +38,9 @@ const GENERATION_MASK = (1 << GENERATION_BITS) - 1;
 export class ConnectionTable {
   private readonly byConnection = new Map<string, LinkEntry>();
   private readonly byNodeId = new Map<string, LinkEntry>();
-  private readonly slots: (LinkEntry | undefined)[] = new Array(1 << INDEX_BITS);
-  private readonly generations = new Uint8Array(1 << INDEX_BITS);
+  /** Grow on demand up to 4096 slots (a 10,000-peer simulation holds 10,000 tables). */
+  private readonly slots: (LinkEntry | undefined)[] = [];
+  private readonly generations: number[] = [];
   private nextSlot = 0;
 
   add(connection: Connection, now: number, nodeId?: Uint8Array): LinkEntry {
@@ -43,13 +50,14 @@ export class ConnectionTable {
       return existing;
     }
     const slot = this.freeSlot();
-    const generation = (this.generations[slot]! + 1) & GENERATION_MASK;
+    const generation = ((this.generations[slot] ?? 0) + 1) & GENERATION_MASK;
     this.generations[slot] = generation;
     const entry: LinkEntry = {
       connection,
       nodeId: undefined,
       compressedId: 0x8000 | (generation << INDEX_BITS) | slot,
       lastSeen: now,
+      suspect: false,
     };
     this.slots[slot] = entry;
     this.byConnection.set(connection.id, entry);
@@ -63,7 +71,9 @@ export class ConnectionTable {
       if (keyOf(entry.nodeId) === keyOf(nodeId)) return;
       this.byNodeId.delete(keyOf(entry.nodeId));
     }
-    entry.nodeId = nodeId;
+    // A copy: the Node-ID usually comes from a received message (a view into its buffer),
+    // and a link lives far longer than the message.
+    entry.nodeId = new Uint8Array(nodeId);
     this.byNodeId.set(keyOf(nodeId), entry);
   }
 
@@ -107,8 +117,17 @@ export class ConnectionTable {
   }
 
   private freeSlot(): number {
-    for (let i = 0; i < this.slots.length; i++) {
+    // Slots are handed out in rotation over all 4096 (a freed slot is reused as late as
+    // possible, so a stale compressed id rarely meets a new link); slots past the end of the
+    // arrays are free and the arrays grow to them as the rotation reaches them.
+    for (let i = 0; i <= INDEX_MASK; i++) {
       const s = (this.nextSlot + i) & INDEX_MASK;
+      if (s >= this.slots.length) {
+        while (this.slots.length <= s) {
+          this.slots.push(undefined);
+          this.generations.push(0);
+        }
+      }
       if (!this.slots[s]) {
         this.nextSlot = (s + 1) & INDEX_MASK;
         return s;

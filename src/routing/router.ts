@@ -208,6 +208,7 @@ export class Router {
 
   stop(): void {
     this.stopped = true;
+    this.duplicates.stop();
     this.transactions.failAll(new ReloadError(ErrorCode.requestTimeout, 'node stopped'));
   }
 

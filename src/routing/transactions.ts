@@ -137,6 +137,8 @@ interface CachedAnswer {
 export class DuplicateCache {
   private readonly entries = new Map<string, CachedAnswer>();
   private sweepAt = 0;
+  /** Sweeps while entries remain, so a node that goes quiet does not keep its answers. */
+  private sweepTimer: TimerHandle | undefined;
 
   constructor(
     private readonly clock: Clock,
@@ -152,6 +154,7 @@ export class DuplicateCache {
     if (!e || e.expires < now) {
       if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
       this.entries.set(key, { expires: now + this.windowMs, answer: undefined });
+      this.sweepTimer ??= this.clock.setTimeout(() => this.sweepLater(), this.windowMs + 1);
       return 'new';
     }
     return e.answer ?? 'processing';
@@ -159,7 +162,26 @@ export class DuplicateCache {
 
   remember(key: string, answer: Uint8Array): void {
     const e = this.entries.get(key);
+    // Kept as is (a view into a shared slab, src/wire/slab.ts): the sweep timer bounds how
+    // long it pins that slab, and a copy per answered request costs an off-heap allocation.
     if (e) e.answer = answer;
+  }
+
+  /** Cancels the sweep timer (node stop); the cache stays usable. */
+  stop(): void {
+    this.sweepTimer?.cancel();
+    this.sweepTimer = undefined;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  private sweepLater(): void {
+    this.sweepTimer = undefined;
+    this.sweepAt = 0;
+    this.sweep(this.clock.monotonic());
+    if (this.entries.size > 0) this.sweepTimer = this.clock.setTimeout(() => this.sweepLater(), this.windowMs + 1);
   }
 
   private sweep(now: number): void {

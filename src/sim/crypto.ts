@@ -1,13 +1,17 @@
 /**
  * The simulator's explicit "cheap" signature mode (reported in every result): signature-free
- * operation for very large runs. A "signature" is SHA-256 of the signed bytes repeated to
- * the length a real signature by that key would have (256 bytes for RSA-2048), so messages
- * keep their real sizes and the codec, certificate handling and signer-identity resolution
- * run unchanged; only the public-key arithmetic is skipped. It proves nothing about the
- * signer — never use it outside the simulator.
+ * operation for very large runs. A "signature" is a 64-bit checksum of the signed bytes
+ * (two FNV-1a lanes) repeated to the length a real signature by that key would have (256
+ * bytes for RSA-2048), so messages keep their real sizes and the codec, certificate
+ * handling and signer-identity resolution run unchanged; only the public-key arithmetic is
+ * skipped. It proves nothing about the signer (anyone can compute it) — never use it outside
+ * the simulator. A checksum in JS rather than SHA-256 through node:crypto: each native
+ * digest allocates an off-heap result buffer, and at 10,000 peers those allocations cost
+ * more than the hashing.
  */
-import { type KeyObject, hash } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import type { SignatureScheme } from '../security/signature-scheme.js';
+import { allocateBytes } from '../wire/slab.js';
 
 const lengths = new WeakMap<KeyObject, number>();
 
@@ -22,26 +26,44 @@ function signatureLength(key: KeyObject): number {
   return n;
 }
 
+/** The checksum lanes of `algorithm` ‖ `data` (the hash name keeps sha1 and sha256 "signatures" apart). */
+function checksum(algorithm: string, data: Uint8Array): [number, number] {
+  let a = 0x811c9dc5;
+  let b = 0x9747b28c;
+  for (let i = 0; i < algorithm.length; i++) {
+    a = Math.imul(a ^ algorithm.charCodeAt(i), 0x01000193);
+    b = Math.imul(b ^ algorithm.charCodeAt(i), 0x5bd1e995);
+  }
+  for (let i = 0; i < data.length; i++) {
+    const x = data[i]!;
+    a = Math.imul(a ^ x, 0x01000193);
+    b = Math.imul(b ^ x, 0x5bd1e995);
+    b ^= b >>> 15;
+  }
+  return [a >>> 0, b >>> 0];
+}
+
+/** Byte `i` of the repeated 8-byte checksum. */
+function byteAt(a: number, b: number, i: number): number {
+  const k = i & 7;
+  return k < 4 ? (a >>> (k * 8)) & 0xff : (b >>> ((k - 4) * 8)) & 0xff;
+}
+
 function digestSignature(algorithm: string, data: Uint8Array, length: number): Uint8Array {
-  const d = hash(algorithm, data, 'buffer');
-  const out = new Uint8Array(length);
-  for (let i = 0; i < length; i += d.length) out.set(d.subarray(0, Math.min(d.length, length - i)), i);
+  const [a, b] = checksum(algorithm, data);
+  const out = allocateBytes(length);
+  for (let i = 0; i < length; i++) out[i] = byteAt(a, b, i);
   return out;
 }
 
-/** Signature-free mode: digests instead of signatures (INSECURE, simulator only). */
+/** Signature-free mode: checksums instead of signatures (INSECURE, simulator only). */
 export const DIGEST_SIGNATURES: SignatureScheme = {
   name: 'digest (signature-free, insecure: simulator only)',
   sign: (hash, data, key) => digestSignature(hash, data, signatureLength(key)),
   verify(hash, data, _key, signature) {
-    let expected: Uint8Array;
-    try {
-      expected = digestSignature(hash, data, signature.length);
-    } catch {
-      return false;
-    }
     if (signature.length === 0) return false;
-    for (let i = 0; i < expected.length; i++) if (expected[i] !== signature[i]) return false;
+    const [a, b] = checksum(hash, data);
+    for (let i = 0; i < signature.length; i++) if (signature[i] !== byteAt(a, b, i)) return false;
     return true;
   },
 };

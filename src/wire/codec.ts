@@ -10,6 +10,7 @@
  * {@link DecodeError} naming the structure and field. Opaque fields decode to views of
  * the input (subarray), never copies, so decoding never allocates more than its input.
  */
+import { allocateBytes } from './slab.js';
 
 /** Why a decode failed, machine-readable. */
 export type DecodeErrorReason =
@@ -317,7 +318,7 @@ export function opaqueSize(prefix: 1 | 2 | 3 | 4, v: Uint8Array, structure: stri
 /** Encodes `v` with `codec` into one exactly-sized buffer. */
 export function encode<T>(codec: Codec<T>, v: T): Uint8Array {
   const n = codec.size(v);
-  const w = new Writer(new Uint8Array(n));
+  const w = new Writer(allocateBytes(n));
   codec.encode(w, v);
   if (w.pos !== n) throw new EncodeError(codec.name, '(size)', `wrote ${w.pos} bytes, size said ${n}`);
   return w.buf;

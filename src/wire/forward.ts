@@ -9,7 +9,7 @@
  *
  * One output allocation per message (none with `rewriteInto`), no object decoding, no body
  * parsing, no signature check (intermediate peers never verify, §6.3.4). The output of
- * `rewriteForNextHop` is carved from a shared slab (see `allocate`): it is an ordinary
+ * `rewriteForNextHop` is carved from a shared slab (src/wire/slab.ts): it is an ordinary
  * Uint8Array, but its `.buffer` is shared with other messages, so callers must not write
  * outside it (the same contract as Node's pooled Buffers).
  */
@@ -17,6 +17,7 @@ import { ReloadError } from '../common/errors.js';
 import { DecodeError, EncodeError, Writer } from './codec.js';
 import { ErrorCode, FORWARDING_HEADER_FIXED_SIZE, RELO_TOKEN } from './constants.js';
 import { type Destination, destination } from './destination.js';
+import { allocateBytes } from './slab.js';
 
 const S = 'ForwardingHeader';
 
@@ -26,25 +27,6 @@ const LENGTH_AT = 16;
 const VIA_LENGTH_AT = 32;
 const DEST_LENGTH_AT = 34;
 const OPTIONS_LENGTH_AT = 36;
-
-// V8 gives every Uint8Array larger than 64 bytes its own off-heap backing store, which costs
-// microseconds per message; small outputs are carved from a shared slab instead.
-const SLAB_BYTES = 64 * 1024;
-const MAX_SLAB_ALLOCATION = 8 * 1024;
-let slab = new ArrayBuffer(SLAB_BYTES);
-let slabUsed = 0;
-
-/** A zeroed-or-overwritten Uint8Array of `n` bytes; the caller fills every byte. */
-function allocate(n: number): Uint8Array {
-  if (n > MAX_SLAB_ALLOCATION) return new Uint8Array(n);
-  if (slabUsed + n > SLAB_BYTES) {
-    slab = new ArrayBuffer(SLAB_BYTES);
-    slabUsed = 0;
-  }
-  const out = new Uint8Array(slab, slabUsed, n);
-  slabUsed += (n + 7) & ~7;
-  return out;
-}
 
 /** The encoded form of a Via List entry, computed once per link (the previous hop). */
 export function encodeViaEntry(d: Destination): Uint8Array {
@@ -148,7 +130,7 @@ function write(m: Uint8Array, rewrite: ForwardRewrite, p: Plan, out: Uint8Array,
  */
 export function rewriteForNextHop(message: Uint8Array, rewrite: ForwardRewrite): Uint8Array {
   const p = plan(message, rewrite);
-  const out = allocate(p.outLength);
+  const out = allocateBytes(p.outLength);
   write(message, rewrite, p, out, 0);
   return out;
 }

@@ -6,6 +6,7 @@ import { type Codec, DecodeError, EncodeError, Reader, Writer, opaqueSize, vecto
 import { FRAGMENT_LAST_BIT, FRAGMENT_OFFSET_MASK } from './constants.js';
 import { type ForwardingHeader, forwardingHeader } from './forwarding-header.js';
 import { type SecurityBlock, securityBlock, signerIdentity } from './security-block.js';
+import { allocateBytes } from './slab.js';
 
 export interface MessageExtension {
   /** MessageExtensionType, 16 bits. */
@@ -89,7 +90,7 @@ export function assembleMessage(header: ForwardingHeader, contents: Uint8Array, 
   const total = headerSize + contents.length + securitySize;
   if (total > 0xffffffff) throw new EncodeError('Message', 'length', 'message exceeds 2^32-1 bytes');
   header.length = total;
-  const w = new Writer(new Uint8Array(total));
+  const w = new Writer(allocateBytes(total));
   forwardingHeader.encode(w, header);
   w.bytes(contents);
   // A SecurityBlock is encoded in place (one buffer for the whole message).
@@ -104,7 +105,7 @@ export function encodeMessage(m: Message): Uint8Array {
   const headerSize = forwardingHeader.size(m.header);
   const total = headerSize + messageContents.size(m.contents) + securityBlock.size(m.security);
   m.header.length = total;
-  const w = new Writer(new Uint8Array(total));
+  const w = new Writer(allocateBytes(total));
   forwardingHeader.encode(w, m.header);
   messageContents.encode(w, m.contents);
   securityBlock.encode(w, m.security);

@@ -259,6 +259,7 @@ t.test('bad documents are refused with a reason naming the problem', async (t) =
     [wrap('<required-kinds><kind/></required-kinds>'), 'structure', /unexpected <kind> inside <required-kinds>/],
     [wrap(`<lm:landmarks xmlns:lm="${LANDMARKS_NS}"><lm:landmark/></lm:landmarks>`), 'structure', /<landmark> has no address/],
     [wrap(`<lm:landmarks xmlns:lm="${LANDMARKS_NS}"><lm:landmark address="a" node-id="00"/></lm:landmarks>`), 'value', /landmark node-id is 1 bytes/],
+    [wrap(`<lm:landmarks xmlns:lm="${LANDMARKS_NS}"><lm:landmark address="a" transport="sctp"/></lm:landmarks>`), 'value', /landmark transport "sctp" is not one of tls, udp, tcp/],
   ];
   for (const [doc, reason, message] of cases) {
     t.throws(() => parseOverlayDocument(doc), { name: 'ConfigurationError', reason, message }, typeof doc === 'string' ? doc.slice(0, 200) : 'bytes');

@@ -49,7 +49,7 @@ function config(overrides: Partial<OverlayConfiguration> = {}): OverlayConfigura
     configurationSigners: [op.credentials.nodeId],
     kindSigners: [op.credentials.nodeId],
     requiredKinds: [sipKind, shareKind],
-    landmarks: [{ address: '192.0.2.7', port: 7000 }],
+    landmarks: [{ address: '192.0.2.7', port: 7000 }, { address: '192.0.2.8', port: 7001, transport: 'udp' }],
     ...overrides,
   });
 }
@@ -65,7 +65,7 @@ t.test('a written document verifies and reads back the same values', async (t) =
   t.same(c.rootCerts, [op.ca.certificate]);
   t.same(c.requiredKinds[0]!.sipDomainRestriction, sipKind.sipDomainRestriction);
   t.same(c.requiredKinds[1]!.shareVariableResourceNames, shareKind.shareVariableResourceNames);
-  t.same(c.landmarks, [{ address: '192.0.2.7', port: 7000 }]);
+  t.same(c.landmarks, [{ address: '192.0.2.7', port: 7000 }, { address: '192.0.2.8', port: 7001, transport: 'udp' }], 'a landmark transport round-trips');
   t.same(v.document.bytes, bytes);
   const text = fromUtf8(bytes);
   t.match(text, /<configuration xmlns="urn:ietf:params:xml:ns:p2p:config-base" xmlns:chord="urn:ietf:params:xml:ns:p2p:config-chord" xmlns:lm="urn:reload-node:params:xml:ns:landmarks" instance-name="overlay.example.org" sequence="10"/);

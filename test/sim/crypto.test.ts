@@ -19,3 +19,15 @@ t.test('the signature-free mode keeps signature sizes and checks the signed byte
   t.notOk(NODE_CRYPTO_SIGNATURES.verify('sha256', data, rsa.publicKey, sig), 'and is no real signature');
   t.match(DIGEST_SIGNATURES.name, /insecure/);
 });
+
+t.test('the checksum depends on every byte and on the hash name', async (t) => {
+  const data = new Uint8Array(300).map((_, i) => (i * 7) & 0xff);
+  const sig = DIGEST_SIGNATURES.sign('sha256', data, rsa.privateKey);
+  for (const at of [0, 1, 150, 299]) {
+    const other = new Uint8Array(data);
+    other[at]! ^= 0x80;
+    t.notOk(DIGEST_SIGNATURES.verify('sha256', other, rsa.publicKey, sig), `byte ${at} changed`);
+  }
+  t.notOk(DIGEST_SIGNATURES.verify('sha1', data, rsa.publicKey, sig), 'another hash algorithm');
+  t.not(Buffer.from(sig.subarray(0, 8)).toString('hex'), Buffer.from(DIGEST_SIGNATURES.sign('sha256', data.subarray(1), rsa.privateKey).subarray(0, 8)).toString('hex'));
+});

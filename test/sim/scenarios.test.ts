@@ -27,7 +27,11 @@ t.test('churn: 100 peers, median session 5 min, 15 min', async (t) => {
   t.equal(c.arrivals, c.departures, 'every departure replaced by a new peer');
   t.ok(c.arrivals - c.joins_failed > 0.95 * c.arrivals, 'arrivals joined through the real protocol');
   t.ok(r.lookups > 950);
-  t.ok(r.success_rate >= 0.995, `success ${r.success_rate}`);
+  // Crashes are silent on the stream link model: since the failure hint is keyed on the
+  // link's reliability (issues #3/#5), a dead peer's link is only routed around at once and
+  // closed after the 30 s hold, no longer closed ~1 s after its first unacked frame. This
+  // seed went from 0.996 to 0.993 (seeds s2/s3: 0.996 → 0.997, 0.993 → 0.994).
+  t.ok(r.success_rate >= 0.99, `success ${r.success_rate}`);
   t.equal(r.values_lost, 0, 'no stored value lost');
   t.equal(r.values_unfetchable, 0);
   t.ok(c.success_over_time.length >= 10 && c.success_over_time.every((w) => w.rate >= 0 && w.rate <= 1));
@@ -47,5 +51,7 @@ t.test('mass failure: 25 % of 200 peers crash at once', async (t) => {
   t.equal(r.values_unfetchable, 0, 'all data not destroyed with the peers is fetchable');
   t.ok(f.values_destroyed <= 0.05 * r.values_stored, `${f.values_destroyed} values had every copy on a victim`);
   t.equal(r.values_lost, f.values_destroyed, 'nothing lost besides those');
+  // 50 of 200 killed, 3 copies: 50·49·48 / (200·199·198) of the stored values by chance.
+  t.equal(f.values_destroyed_expected, Math.round(r.values_stored * ((50 * 49 * 48) / (200 * 199 * 198)) * 100) / 100);
   t.ok(f.success_over_time.length >= 1 && f.success_over_time.every((w) => w.lookups > 0));
 });

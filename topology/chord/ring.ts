@@ -5,7 +5,14 @@
 import { toHex } from '../../src/wire/codec.js';
 
 export function toBig(id: Uint8Array): bigint {
-  return BigInt(`0x${toHex(id) || '0'}`);
+  const n = id.length;
+  if (n === 0) return 0n;
+  if ((n & 7) !== 0) return BigInt(`0x${toHex(id)}`);
+  // 64 bits at a time (Node-IDs are 16 bytes): far fewer allocations than a hex string.
+  const v = new DataView(id.buffer, id.byteOffset, n);
+  let x = v.getBigUint64(0);
+  for (let i = 8; i < n; i += 8) x = (x << 64n) | v.getBigUint64(i);
+  return x;
 }
 
 export function fromBig(v: bigint, length: number): Uint8Array {

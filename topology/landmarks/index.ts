@@ -3,6 +3,8 @@
  * - binning.ts: distributed binning (landmark ordering + latency levels) and the bin → Node-ID
  *   prefix mapping;
  * - measure.ts: measuring a node's bin with RELOAD Pings over direct links to the landmarks;
+ * - probe.ts: measuring it without credentials, before enrollment (TCP connect / simple-
+ *   reliability ack round trips);
  * - strategy.ts: the enrollment server's LandmarkNodeIdStrategy (honours the `landmark-bin`
  *   enrollment field);
  * - capabilities.ts: the capability directory usage — advertise a capability, find the
@@ -10,5 +12,6 @@
  */
 export * from './binning.js';
 export * from './measure.js';
+export * from './probe.js';
 export * from './strategy.js';
 export * from './capabilities.js';

@@ -2,7 +2,7 @@
 import { isIP } from 'node:net';
 import { isDnsName } from '../../config/parse.js';
 import { IANA_KINDS, PRIVATE_KIND_ID_MAX, PRIVATE_KIND_ID_MIN, isPrivateKindId } from '../../config/kinds.js';
-import { ACCESS_CONTROL_POLICIES, type BootstrapNode, type KindDefinition, type Landmark } from '../../config/types.js';
+import { ACCESS_CONTROL_POLICIES, type BootstrapNode, type KindDefinition, type Landmark, type LandmarkTransport } from '../../config/types.js';
 import { initOverlay } from '../../../certs/overlay-admin.js';
 import { overlayPaths } from '../../../certs/files.js';
 import { toHex } from '../../wire/codec.js';
@@ -35,7 +35,9 @@ configuration DIR/config.xml and an empty DIR/users.json.
                          e.g. ACCESS-CONTROL-LIST:.*-conf-$USER@$DOMAIN; repeatable
   --enrollment-url URL   https: URL of the enrollment server written into the configuration
                          (default https://localhost:6084/enroll; none with --self-signed)
-  --landmark HOST:PORT   a landmark for topology-aware Node-IDs (port default 6084); repeatable
+  --landmark [KIND:]HOST:PORT
+                         a landmark for topology-aware Node-IDs (port default 6084); KIND is
+                         the link it listens on, tls (default), udp or tcp; repeatable
   --max-message-size N   max-message-size in bytes (default 65536: a ConfigUpdate carries the
                          whole signed document, and Fetch answers carry writers' certificates)
 `;
@@ -195,9 +197,11 @@ export const initOverlayCommand: Command = {
       return { address: host, port };
     });
     const landmarks: Landmark[] = strings(values.landmark).map((l) => {
-      const { host, port } = parseHostPort(l, '--landmark', 6084);
+      // An optional tls:/udp:/tcp: prefix, as in start --listen (a bare "udp:7000" stays HOST:PORT).
+      const kind = /^(tls|udp|tcp):(?![0-9]*$)(.+)$/i.exec(l);
+      const { host, port } = parseHostPort(kind ? kind[2]! : l, '--landmark', 6084);
       if (port === 0) throw new UsageError(`--landmark ${l}: port 0 is not a port`);
-      return { address: host, port };
+      return { address: host, port, ...(kind ? { transport: kind[1]!.toLowerCase() as LandmarkTransport } : {}) };
     });
     const kinds = strings(values.kind).map(parseKindSpec);
     const seen = new Set<number>();

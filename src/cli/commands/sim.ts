@@ -147,7 +147,7 @@ Links: --link stream (default; TLS/TCP with framed header) or simple (DTLS-UDP s
 
 Cheap modes for very large runs (off by default, always listed in the report):
   --key-pool K        K RSA key pairs shared by all peers (certificates stay per peer)
-  --signatures digest signature-free: SHA-256 digests instead of RSA signatures
+  --signatures digest signature-free: 64-bit checksums instead of RSA signatures
   --bootstrap bulk    wire the initial ring from global knowledge instead of joining
 
 Output: a summary, or one JSON object with --json; a progress bar on a terminal (stderr);
