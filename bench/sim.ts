@@ -85,7 +85,9 @@ const FIGURES: Figure[] = [
 
 function runSim(cli: string, args: string[]): Promise<SimulationReport> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, 'sim', ...args, '--json'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    // A larger young generation: the simulator allocates ~100 KB per lookup, mostly short-lived
+    // (measured: ~10 % less CPU at 2,000 peers than with the default 16 MB semi-spaces).
+    const child = spawn(process.execPath, ['--max-semi-space-size=64', cli, 'sim', ...args, '--json'], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (d: string) => (out += d));

@@ -606,7 +606,9 @@ export class Router {
       destinationList: this.responsePath(from, req.header.viaList),
       options: copied,
     };
-    return this.sign(header, result.code, result.body, result.extensions ?? [], result.certificates);
+    // An answer is kept in the duplicate cache for its window: a buffer of its own, so it
+    // does not pin a shared slab (src/wire/slab.ts) for that long.
+    return this.sign(header, result.code, result.body, result.extensions ?? [], result.certificates, this.init.signer, true);
   }
 
   private sign(
@@ -616,13 +618,15 @@ export class Router {
     extensions: MessageExtension[],
     certificates: Uint8Array[] = [],
     signer: Signer = this.init.signer,
+    /** The message is kept long: give it a buffer of its own. */
+    kept = false,
   ): Uint8Array {
     const contents = encode(messageContents, { code, body, extensions });
     const own = signer.credentials.certificate.der;
     const extra = certificates.filter((c) => !bytesEqual(c, own));
     const security = signer.signMessage(header.overlay, header.transactionId, contents, dedupe(extra));
     this.count(code, 0);
-    return assembleMessage(header, contents, security);
+    return assembleMessage(header, contents, security, kept);
   }
 
   private handleAnswer(msg: DecodedMessage, signer: SignerInfo, link: LinkEntry | undefined): void {

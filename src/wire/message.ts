@@ -82,15 +82,16 @@ export function isWholeMessage(fragment: number): boolean {
 /**
  * Assembles a message from an already-encoded MessageContents and SecurityBlock (the
  * signing path encodes the contents once, signs them, then calls this). Sets
- * `header.length`.
+ * `header.length`. `ownBuffer`: a buffer of its own rather than a slab slice (a message kept
+ * long, such as an answer in the duplicate cache).
  */
-export function assembleMessage(header: ForwardingHeader, contents: Uint8Array, security: Uint8Array | SecurityBlock): Uint8Array {
+export function assembleMessage(header: ForwardingHeader, contents: Uint8Array, security: Uint8Array | SecurityBlock, ownBuffer = false): Uint8Array {
   const headerSize = forwardingHeader.size(header);
   const securitySize = security instanceof Uint8Array ? security.length : securityBlock.size(security);
   const total = headerSize + contents.length + securitySize;
   if (total > 0xffffffff) throw new EncodeError('Message', 'length', 'message exceeds 2^32-1 bytes');
   header.length = total;
-  const w = new Writer(allocateBytes(total));
+  const w = new Writer(ownBuffer ? new Uint8Array(total) : allocateBytes(total));
   forwardingHeader.encode(w, header);
   w.bytes(contents);
   // A SecurityBlock is encoded in place (one buffer for the whole message).
