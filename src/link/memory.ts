@@ -149,7 +149,7 @@ export class MemoryNetwork {
   }
 
   isPartitioned(address: LinkAddress): boolean {
-    return this.cut.has(addressKey(address));
+    return this.isCutKey(addressKey(address));
   }
 
   /**

@@ -33,13 +33,8 @@ import type { Clock, TimerHandle } from '../common/clock.js';
 import type { Logger } from '../common/log.js';
 import type { Random } from '../common/random.js';
 import type { LinkAddress, TransportKind } from '../link/types.js';
-import type { LinkEntry } from '../routing/connection-table.js';
+import { type LinkEntry, nodeIdKey } from '../routing/connection-table.js';
 import { toHex } from '../wire/codec.js';
-
-/** A Node-ID as a Latin-1 string (a cheap Set key). */
-function latin1(id: Uint8Array): string {
-  return String.fromCharCode.apply(null, id as unknown as number[]);
-}
 
 /** Period of the liveness check, ms. */
 export const LIVENESS_TICK_MS = 5_000;
@@ -182,13 +177,13 @@ export class NodeLiveness {
       const g = this.host.gateway();
       return !g || !g.connection.open || g.suspect;
     }
-    // Runs every tick on every node (10,000 of them in the simulator): Latin-1 keys, one
-    // native call each, rather than hex strings.
+    // Runs every tick on every node (10,000 of them in the simulator): the Connection
+    // Table's Latin-1 keys, one native call each, rather than hex strings.
     let peers: Set<string> | undefined;
     for (const link of this.host.links()) {
       if (!link.nodeId || link.suspect || !link.connection.open) continue;
-      peers ??= new Set(this.host.routingPeers().map(latin1));
-      if (peers.has(latin1(link.nodeId))) return false;
+      peers ??= new Set(this.host.routingPeers().map(nodeIdKey));
+      if (peers.has(nodeIdKey(link.nodeId))) return false;
     }
     return true;
   }

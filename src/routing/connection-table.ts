@@ -10,7 +10,7 @@ import type { Connection } from '../link/types.js';
  * Map key of a Node-ID: its bytes as a Latin-1 string (one native call, no hex digits —
  * these lookups run for every message routed).
  */
-function keyOf(id: Uint8Array): string {
+export function nodeIdKey(id: Uint8Array): string {
   return String.fromCharCode.apply(null, id as unknown as number[]);
 }
 
@@ -68,13 +68,13 @@ export class ConnectionTable {
   /** Records the Node-ID of a link. The newest link for a Node-ID wins. */
   bind(entry: LinkEntry, nodeId: Uint8Array): void {
     if (entry.nodeId) {
-      if (keyOf(entry.nodeId) === keyOf(nodeId)) return;
-      this.byNodeId.delete(keyOf(entry.nodeId));
+      if (nodeIdKey(entry.nodeId) === nodeIdKey(nodeId)) return;
+      this.byNodeId.delete(nodeIdKey(entry.nodeId));
     }
     // A copy: the Node-ID usually comes from a received message (a view into its buffer),
     // and a link lives far longer than the message.
     entry.nodeId = new Uint8Array(nodeId);
-    this.byNodeId.set(keyOf(nodeId), entry);
+    this.byNodeId.set(nodeIdKey(nodeId), entry);
   }
 
   remove(connectionId: string): LinkEntry | undefined {
@@ -82,7 +82,7 @@ export class ConnectionTable {
     if (!e) return undefined;
     this.byConnection.delete(connectionId);
     if (e.nodeId) {
-      const key = keyOf(e.nodeId);
+      const key = nodeIdKey(e.nodeId);
       if (this.byNodeId.get(key) === e) this.byNodeId.delete(key);
     }
     const slot = e.compressedId & INDEX_MASK;
@@ -95,7 +95,7 @@ export class ConnectionTable {
   }
 
   byNode(nodeId: Uint8Array): LinkEntry | undefined {
-    return this.byNodeId.get(keyOf(nodeId));
+    return this.byNodeId.get(nodeIdKey(nodeId));
   }
 
   /** Expands a compressed id this node minted; undefined if stale or foreign. */

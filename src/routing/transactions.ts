@@ -136,7 +136,6 @@ interface CachedAnswer {
  */
 export class DuplicateCache {
   private readonly entries = new Map<string, CachedAnswer>();
-  private sweepAt = 0;
   /** Sweeps while entries remain, so a node that goes quiet does not keep its answers. */
   private sweepTimer: TimerHandle | undefined;
 
@@ -149,7 +148,6 @@ export class DuplicateCache {
   /** 'new' the first time; 'processing' while the first copy is handled; else the answer. */
   check(key: string): 'new' | 'processing' | Uint8Array {
     const now = this.clock.monotonic();
-    this.sweep(now);
     const e = this.entries.get(key);
     if (!e || e.expires < now) {
       if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
@@ -162,8 +160,8 @@ export class DuplicateCache {
 
   remember(key: string, answer: Uint8Array): void {
     const e = this.entries.get(key);
-    // Kept as is (a view into a shared slab, src/wire/slab.ts): the sweep timer bounds how
-    // long it pins that slab, and a copy per answered request costs an off-heap allocation.
+    // Not copied: the router builds answers in a buffer of their own (not a slab slice,
+    // src/wire/slab.ts), since they are kept for the window.
     if (e) e.answer = answer;
   }
 
@@ -179,14 +177,8 @@ export class DuplicateCache {
 
   private sweepLater(): void {
     this.sweepTimer = undefined;
-    this.sweepAt = 0;
-    this.sweep(this.clock.monotonic());
-    if (this.entries.size > 0) this.sweepTimer = this.clock.setTimeout(() => this.sweepLater(), this.windowMs + 1);
-  }
-
-  private sweep(now: number): void {
-    if (now < this.sweepAt) return;
-    this.sweepAt = now + this.windowMs;
+    const now = this.clock.monotonic();
     for (const [k, e] of this.entries) if (e.expires < now) this.entries.delete(k);
+    if (this.entries.size > 0) this.sweepTimer = this.clock.setTimeout(() => this.sweepLater(), this.windowMs + 1);
   }
 }
