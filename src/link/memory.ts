@@ -551,6 +551,7 @@ export class MemoryConnection implements Connection {
   /** A simulated crash: stop silently. @internal */
   crash(): void {
     if (!this.isOpen) return;
+    this.discardAcks();
     this.isOpen = false;
     this.sender.fail(new LinkError('endpoint killed', { reason: 'killed', remote: this.remote }));
   }
@@ -558,6 +559,7 @@ export class MemoryConnection implements Connection {
   /** Closes; `notify` tells the peer (graceful close). */
   private shut(reason: string, errorReason: LinkErrorReason, notify: boolean): void {
     if (!this.isOpen) return;
+    this.discardAcks();
     this.isOpen = false;
     this.owner.forget(this);
     this.sender.fail(new LinkError(`connection closed: ${reason}`, { reason: errorReason, remote: this.remote }));
@@ -592,6 +594,12 @@ export class MemoryConnection implements Connection {
    */
   queueAck(sequence: number, bytes: number, by: LinkAddress): boolean {
     const network = this.owner.network;
+    if (!this.isOpen || !this.owner.alive) {
+      // It would reach a closed connection: count it now, keep nothing.
+      network.sent(bytes);
+      network.undeliverable();
+      return true;
+    }
     const due = network.clock.monotonic() + Math.max(0, network.latencyOf(by, this.local));
     const q = this.ackQueue;
     if (q.length > this.ackHead && q[q.length - 1]! > due) return false;
@@ -617,6 +625,22 @@ export class MemoryConnection implements Connection {
       this.ackHead = 0;
       this.owner.network.ackHolders.delete(this);
     }
+  }
+
+  /**
+   * On close or crash: acks due by now arrive first; the later ones would reach a closed
+   * connection, so they are counted undeliverable at once and the connection leaves
+   * `ackHolders` (which would otherwise keep every dead connection, and its node, alive).
+   */
+  private discardAcks(): void {
+    this.drainAcks();
+    const left = (this.ackQueue.length - this.ackHead) / 2;
+    if (left === 0) return;
+    const network = this.owner.network;
+    for (let i = 0; i < left; i++) network.undeliverable();
+    this.ackQueue = [];
+    this.ackHead = 0;
+    network.ackHolders.delete(this);
   }
 
   /** Turns the queued acks into clock events (suspect link, partition). @internal */

@@ -302,6 +302,7 @@ export class Simulation {
   readonly latency: LatencyModel;
   readonly params: OverlayParameters;
   readonly chord: ChordOptions;
+  /** The peers present: joining, up, or not started yet (departed ones are released). */
   readonly peers: SimPeer[] = [];
   readonly values: SimValue[] = [];
   readonly traffic = new TrafficCounters();
@@ -316,6 +317,8 @@ export class Simulation {
   private readonly storesByPeer = new Map<SimPeer, number>();
   private readonly maxValuesPerPeer: number;
   private readonly liveSet = new Set<SimPeer>();
+  /** Host number of the next peer (departed peers' numbers are never reused). */
+  private nextHost = 0;
   private liveCache: SimPeer[] | undefined;
   /** Integral of live peers over virtual time (peer-seconds), for per-peer rates. */
   private peerSeconds = 0;
@@ -433,7 +436,7 @@ export class Simulation {
 
   /** Creates a peer (not started): identity, node, memory transport on its own host. */
   createPeer(opts: { nodeId?: Uint8Array; region?: number; standalone?: boolean } = {}): SimPeer {
-    const host = this.peers.length;
+    const host = this.nextHost++;
     const region = this.latency.place(host, opts.region ?? this.options.regionFor?.(host));
     const nodeId = opts.nodeId ?? this.options.nodeIdFor?.({ host, region }, this) ?? this.randomNodeId();
     const credentials = this.identities.issue(`peer${host}`, nodeId);
@@ -527,6 +530,7 @@ export class Simulation {
       if (peer.state === 'joining') {
         peer.state = 'failed';
         await peer.node.stop().catch(() => undefined);
+        this.release(peer);
       }
       return false;
     }
@@ -538,7 +542,7 @@ export class Simulation {
     peer.state = 'crashed';
     this.setLive(peer, false);
     this.network.kill(peer.address);
-    void peer.node.stop();
+    void peer.node.stop().finally(() => this.release(peer));
   }
 
   /** Leaves gracefully (data to the successor, Leave to neighbours, links closed). */
@@ -547,6 +551,18 @@ export class Simulation {
     peer.state = 'left';
     this.setLive(peer, false);
     await peer.node.leave().catch(() => undefined);
+    this.release(peer);
+  }
+
+  /**
+   * Forgets a departed peer once its node has stopped, so a long churn run holds only the
+   * peers that are present (a 2-hour run at 2,000 peers creates ~10,000) — its host number
+   * is never reused.
+   */
+  private release(peer: SimPeer): void {
+    const i = this.peers.indexOf(peer);
+    if (i >= 0) this.peers.splice(i, 1);
+    this.storesByPeer.delete(peer);
   }
 
   // ------------------------------------------------------------------ the ring

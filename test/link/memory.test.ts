@@ -365,3 +365,41 @@ t.test('handler exceptions never break the link; a stuck oversize handler is cut
   t.equal(ba.open, false, 'closed after OVERSIZE_CLOSE_GRACE_MS');
   t.match(b.rec.closes[0]!.reason, /message too large \(8 bytes, max-message-size 4\)/);
 });
+
+t.test('stream mode: acks are processed lazily yet give the true RTT; closing or crashing drops the held ones', async (t) => {
+  const clock = new VirtualClock(0);
+  const net = new MemoryNetwork({ clock, latencyMs: () => 15 });
+  const a = node(net, { reliability: 'stream' });
+  const b = node(net, { reliability: 'stream' });
+  const c = node(net, { reliability: 'stream' });
+  const bAddr = await b.tr.listen(mem(20));
+  const cAddr = await c.tr.listen(mem(21));
+  const ab = await a.tr.connect(bAddr);
+  t.equal(ab.reliability, 'stream');
+  const sent = [ab.send(text('one')), ab.send(text('two'))];
+  clock.runUntil(15);
+  t.equal(b.rec.messages.length, 2, 'both delivered at 15 ms');
+  t.equal(net.ackHolders.size, 1, 'the acks wait on the sending connection, no clock events');
+  clock.runUntil(100);
+  t.equal(ab.srttMs, 30, 'the RTT sample is the true round trip (15 + 15 ms)');
+  t.equal(net.ackHolders.size, 0, 'reading drained them');
+  await Promise.all(sent);
+
+  // Acks still on their way when the connection closes: none is kept.
+  void ab.send(text('three'));
+  clock.runUntil(115);
+  t.equal(net.ackHolders.size, 1);
+  const undeliverable = net.stats.framesUndeliverable;
+  ab.close();
+  t.equal(net.ackHolders.size, 0, 'close releases the connection from the holders');
+  t.equal(net.stats.framesUndeliverable, undeliverable + 1, 'the ack that would reach a closed connection is counted undeliverable');
+
+  // Data in flight when the sender crashes: its ack goes nowhere and is not held.
+  const ac = await a.tr.connect(cAddr);
+  void ac.send(text('four')).catch(() => undefined);
+  clock.runUntil(120);
+  net.kill(a.tr.address!);
+  clock.runUntil(200);
+  t.equal(c.rec.messages.map((m) => m.text).join(), 'four', 'the frame still arrives');
+  t.equal(net.ackHolders.size, 0, 'an ack for a dead connection is not held');
+});
