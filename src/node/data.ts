@@ -36,7 +36,8 @@ export function toStoredDataValue(v: ValueToStore): StoredDataValue {
 }
 
 /**
- * Signs values for a Store. `storageTime` must exceed the time of what it replaces
+ * Signs values for a Store, off the event loop where the signature scheme can (every
+ * value's signature in parallel). `storageTime` must exceed the time of what it replaces
  * (RFC 6940 §7.4.1.1); callers pass a clock reading in ms.
  */
 export function signValues(
@@ -46,12 +47,14 @@ export function signValues(
   values: ValueToStore[],
   storageTimeMs: number,
   lifetimeS = DEFAULT_LIFETIME_S,
-): StoredData[] {
+): Promise<StoredData[]> {
   const storageTime = BigInt(storageTimeMs);
-  return values.map((v) => {
-    const value = toStoredDataValue(v);
-    return { storageTime, lifetime: lifetimeS, value, signature: signer.signStoredData(resourceId, kind, storageTime, value) };
-  });
+  return Promise.all(
+    values.map(async (v) => {
+      const value = toStoredDataValue(v);
+      return { storageTime, lifetime: lifetimeS, value, signature: await signer.signStoredDataAsync(resourceId, kind, storageTime, value) };
+    }),
+  );
 }
 
 /** A fetched value whose signature checked out. */

@@ -963,7 +963,7 @@ export class ReloadNode {
       if (v.model !== def.dataModel) throw new ReloadError(ErrorCode.invalidMessage, `Kind ${kind} is ${def.dataModel}, value is ${v.model}`);
     }
     const signer = opts.as ? this.signerFor(opts.as) : this.signer;
-    const data = signValues(signer, resourceId, kind, values, this.storageTime(resourceId, kind), opts.lifetimeS);
+    const data = await signValues(signer, resourceId, kind, values, this.storageTime(resourceId, kind), opts.lifetimeS);
     return this.store(resourceId, [{ kind, generationCounter: opts.generation ?? 0n, values: data }], opts.as ? { signer } : {});
   }
 

@@ -10,6 +10,7 @@ import { SeededRandom } from '../common/random.js';
 import { MemoryNetwork, MemoryTransport } from '../link/memory.js';
 import type { LinkAddress } from '../link/types.js';
 import type { Credentials } from '../security/credentials.js';
+import { NODE_CRYPTO_INLINE_SIGNATURES } from '../security/signature-scheme.js';
 import { CertificateStore } from '../security/trust.js';
 import { KindRegistry, type KindDefinition } from '../storage/kinds.js';
 import { PolicyRegistry } from '../storage/policies.js';
@@ -89,6 +90,8 @@ export class Testnet {
       clock,
       random: new SeededRandom(`${this.options.seed ?? 1}/${this.nodes.length}`),
       log: this.options.log ?? silentLogger,
+      // Virtual time: signatures are computed inline (see NODE_CRYPTO_INLINE_SIGNATURES).
+      signatures: NODE_CRYPTO_INLINE_SIGNATURES,
       ...(this.options.liveness ? { liveness: this.options.liveness } : {}),
     });
     if (first) this.bootstrap = { host, port: 6084 };

@@ -524,14 +524,30 @@ export class Router {
       };
     }
     if (this.stopped) return;
-    let answer = this.buildAnswer(from, msg, result);
+    let answer: Uint8Array;
+    try {
+      answer = await this.answerWithin(from, msg, result);
+    } catch (err) {
+      // Signing failed (a key the crypto library refuses): nothing can be sent.
+      this.init.log.warn('answer not signed', { error: (err as Error).message });
+      return;
+    }
+    if (this.stopped) return;
+    this.duplicates.remember(key, answer);
+    if (from) this.transmit(from, answer);
+    else this.loopback(answer);
+  }
+
+  /** The signed answer, or Error_Response_Too_Large when it would exceed the limit. */
+  private async answerWithin(from: LinkEntry | undefined, msg: DecodedMessage, result: HandlerResult): Promise<Uint8Array> {
+    let answer = await this.buildAnswer(from, msg, result);
     // Behaviour §2 step 9: an answer above the requester's max_response_length, or above
     // the overlay's max-message-size (it could not travel), becomes Error_Response_Too_Large.
     const max = msg.header.maxResponseLength;
     const limit = max !== 0 ? Math.min(max, this.init.params.maxMessageSize) : this.init.params.maxMessageSize;
     if (answer.length > limit) {
       const what = max !== 0 && max <= this.init.params.maxMessageSize ? `max_response_length ${max}` : `max-message-size ${limit}`;
-      answer = this.buildAnswer(from, msg, {
+      answer = await this.buildAnswer(from, msg, {
         code: MessageCode.error,
         body: encode(errorResponse, {
           errorCode: ErrorCode.responseTooLarge,
@@ -539,9 +555,7 @@ export class Router {
         }),
       });
     }
-    this.duplicates.remember(key, answer);
-    if (from) this.transmit(from, answer);
-    else this.loopback(answer);
+    return answer;
   }
 
   /**
@@ -589,7 +603,7 @@ export class Router {
   }
 
   /** Encodes and signs an answer to `req`, which arrived on `from`. */
-  private buildAnswer(from: LinkEntry | undefined, req: DecodedMessage, result: HandlerResult): Uint8Array {
+  private buildAnswer(from: LinkEntry | undefined, req: DecodedMessage, result: HandlerResult): Promise<Uint8Array> {
     const copied = req.header.options
       .filter((o) => o.flags & ForwardingFlag.responseCopy)
       .map((o) => ({ type: o.type, flags: 0, value: o.value }));
@@ -606,25 +620,31 @@ export class Router {
       destinationList: this.responsePath(from, req.header.viaList),
       options: copied,
     };
-    // An answer is kept in the duplicate cache for its window: a buffer of its own, so it
-    // does not pin a shared slab (src/wire/slab.ts) for that long.
+    // An answer is kept in the duplicate cache for its window: carved from the slabs of
+    // equally long-lived buffers, so it does not pin a transient slab (src/wire/slab.ts).
     return this.sign(header, result.code, result.body, result.extensions ?? [], result.certificates, this.init.signer, true);
   }
 
-  private sign(
+  /**
+   * Encodes and signs a message. The signature is computed off the event loop where the
+   * scheme can (RSA on libuv's thread pool), so the node keeps forwarding and reading its
+   * links meanwhile; messages signed concurrently may leave in either order (each is a
+   * transaction of its own).
+   */
+  private async sign(
     header: ForwardingHeader,
     code: number,
     body: Uint8Array,
     extensions: MessageExtension[],
     certificates: Uint8Array[] = [],
     signer: Signer = this.init.signer,
-    /** The message is kept long: give it a buffer of its own. */
+    /** The message is kept long (see allocateKeptBytes). */
     kept = false,
-  ): Uint8Array {
+  ): Promise<Uint8Array> {
     const contents = encode(messageContents, { code, body, extensions });
     const own = signer.credentials.certificate.der;
     const extra = certificates.filter((c) => !bytesEqual(c, own));
-    const security = signer.signMessage(header.overlay, header.transactionId, contents, dedupe(extra));
+    const security = await signer.signMessageAsync(header.overlay, header.transactionId, contents, dedupe(extra));
     this.count(code, 0);
     return assembleMessage(header, contents, security, kept);
   }
@@ -673,7 +693,7 @@ export class Router {
     headerSize: number,
     errorCode: number,
     text: string,
-  ): void {
+  ): Promise<void> | undefined {
     this.drop(text, { errorCode });
     if (!from || !this.peekIsRequest(header, bytes, headerSize)) return;
     if ((header.fragment & FRAGMENT_OFFSET_MASK) !== 0) return;
@@ -696,7 +716,12 @@ export class Router {
     };
     const body = encode(errorResponse, { errorCode, errorInfo: utf8(text) });
     this.stats.errorsSent++;
-    this.transmit(from, this.sign(reply, MessageCode.error, body, []));
+    return this.sign(reply, MessageCode.error, body, []).then(
+      (bytes) => {
+        if (!this.stopped && from.connection.open) this.transmit(from, bytes);
+      },
+      (err: Error) => this.drop('error answer not signed', { error: err.message }),
+    );
   }
 
   private drop(reason: string, fields: Record<string, unknown> = {}): void {
@@ -715,17 +740,19 @@ export class Router {
    * Error_Message_Too_Large if the head holds a whole forwarding header of a request;
    * the link closes afterwards either way.
    */
-  messageTooLarge(conn: Connection, head: Uint8Array, length: number): void {
+  messageTooLarge(conn: Connection, head: Uint8Array, length: number): Promise<void> | undefined {
     const entry = this.table.byConnectionId(conn.id);
-    if (!entry || head.length < FORWARDING_HEADER_FIXED_SIZE) return;
+    if (!entry || head.length < FORWARDING_HEADER_FIXED_SIZE) return undefined;
     const headerSize = Router.headerSizeOf(head);
-    if (head.length < headerSize + 2) return;
+    if (head.length < headerSize + 2) return undefined;
+    let header: ForwardingHeader;
     try {
-      const header = forwardingHeader.decode(new Reader(head, 0, headerSize));
-      this.replyError(entry, header, head, headerSize, ErrorCode.messageTooLarge, `message of ${length} bytes exceeds max-message-size`);
+      header = forwardingHeader.decode(new Reader(head, 0, headerSize));
     } catch {
-      // An undecodable head: close silently.
+      return undefined; // An undecodable head: close silently.
     }
+    // The link closes once the (asynchronously signed) error answer is on its way.
+    return this.replyError(entry, header, head, headerSize, ErrorCode.messageTooLarge, `message of ${length} bytes exceeds max-message-size`);
   }
 
   // ---------------------------------------------------------------- originate
@@ -772,7 +799,8 @@ export class Router {
       destinationList: destinations,
       options: opts.options ?? [],
     };
-    const bytes = this.sign(header, code, body, opts.extensions ?? [], opts.certificates, opts.signer);
+    const bytes = await this.sign(header, code, body, opts.extensions ?? [], opts.certificates, opts.signer);
+    if (this.stopped) throw new ReloadError(ErrorCode.requestTimeout, 'node stopped');
     if (bytes.length > this.init.params.maxMessageSize) {
       throw new ReloadError(ErrorCode.messageTooLarge, `message of ${bytes.length} bytes exceeds max-message-size`);
     }

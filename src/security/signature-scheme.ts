@@ -11,12 +11,23 @@ export interface SignatureScheme {
   readonly name: string;
   /** Signs `data` with `key`, hashing with `hash` (a node:crypto hash name). */
   sign(hash: string, data: Uint8Array, key: KeyObject): Uint8Array;
+  /**
+   * The same off the event loop (libuv's thread pool), for schemes with real public-key
+   * arithmetic; `data` may be reused as soon as this returns. Schemes without it sign
+   * synchronously everywhere.
+   */
+  signAsync?(hash: string, data: Uint8Array, key: KeyObject): Promise<Uint8Array>;
   /** Whether `signature` is `key`'s signature of `data` (never throws). */
   verify(hash: string, data: Uint8Array, key: KeyObject, signature: Uint8Array): boolean;
 }
 
-/** Real signatures with node:crypto (OpenSSL). */
-export const NODE_CRYPTO_SIGNATURES: SignatureScheme = {
+/**
+ * Real signatures with node:crypto (OpenSSL), all computed on the calling thread. For runs on
+ * a virtual clock (the simulator, memory-link tests): there computation takes no virtual
+ * time, and work finishing on another thread at a real-time moment would let the clock run
+ * ahead of it and make runs depend on thread scheduling.
+ */
+export const NODE_CRYPTO_INLINE_SIGNATURES: SignatureScheme = {
   name: 'node:crypto',
   sign(hash, data, key) {
     // A plain Uint8Array over the signature's own memory (no copy).
@@ -29,5 +40,20 @@ export const NODE_CRYPTO_SIGNATURES: SignatureScheme = {
     } catch {
       return false;
     }
+  },
+};
+
+/** Real signatures with node:crypto (OpenSSL); a node signs its messages off the event loop. */
+export const NODE_CRYPTO_SIGNATURES: SignatureScheme = {
+  ...NODE_CRYPTO_INLINE_SIGNATURES,
+  signAsync(hash, data, key) {
+    // The asynchronous form copies `data` before it returns (node's SignJob in async mode),
+    // so the shared signature-input scratch buffer may be reused at once.
+    return new Promise((resolve, reject) => {
+      cryptoSign(hash, data, key, (err, s) => {
+        if (err) reject(err);
+        else resolve(new Uint8Array(s.buffer, s.byteOffset, s.length));
+      });
+    });
   },
 };

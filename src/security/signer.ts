@@ -32,7 +32,8 @@ export class Signer {
       const h = createHash('sha256').update(credentials.nodeId).update(cert.der).digest();
       this.identity = { type: 'cert_hash_node_id', hashAlg: HashAlgorithm.sha256, hash: new Uint8Array(h) };
     }
-    this.identityBytes = encode(signerIdentity, this.identity);
+    // A copy: `encode` carves a transient slab (src/wire/slab.ts), which this would pin.
+    this.identityBytes = encode(signerIdentity, this.identity).slice();
     this.sigAlg = signatureAlgorithmOf(credentials.privateKey);
   }
 
@@ -45,20 +46,47 @@ export class Signer {
     return this.scheme.sign('sha256', data, this.credentials.privateKey);
   }
 
+  /**
+   * The same, off the event loop when the scheme can (RSA on libuv's thread pool): a node
+   * keeps routing and serving its links while its signatures are computed.
+   */
+  signBytesAsync(data: Uint8Array): Uint8Array | Promise<Uint8Array> {
+    const s = this.scheme;
+    return s.signAsync ? s.signAsync('sha256', data, this.credentials.privateKey) : s.sign('sha256', data, this.credentials.privateKey);
+  }
+
   /** The SecurityBlock for a message whose MessageContents are `contents`. */
   signMessage(overlay: number, transactionId: bigint, contents: Uint8Array, extraCertificates: Uint8Array[] = []): SecurityBlock {
-    const input = messageSignatureInput(overlay, transactionId, contents, this.identityBytes, signatureInputBuffer());
-    const certificates = [{ type: CertificateType.x509, certificate: this.credentials.certificate.der }];
-    for (const c of extraCertificates) certificates.push({ type: CertificateType.x509, certificate: c });
-    return {
-      certificates,
-      signature: { hashAlg: HashAlgorithm.sha256, sigAlg: this.sigAlg, identity: this.identity, value: this.signBytes(input) },
-    };
+    return this.securityBlock(this.signBytes(this.messageInput(overlay, transactionId, contents)), extraCertificates);
+  }
+
+  /** {@link signMessage} with the signature computed by {@link signBytesAsync}. */
+  async signMessageAsync(overlay: number, transactionId: bigint, contents: Uint8Array, extraCertificates: Uint8Array[] = []): Promise<SecurityBlock> {
+    return this.securityBlock(await this.signBytesAsync(this.messageInput(overlay, transactionId, contents)), extraCertificates);
   }
 
   /** The Signature of a StoredData value. */
   signStoredData(resourceId: Uint8Array, kind: number, storageTime: bigint, value: StoredDataValue): Signature {
-    const input = storedDataSignatureInput(resourceId, kind, storageTime, value, this.identity, signatureInputBuffer());
-    return { hashAlg: HashAlgorithm.sha256, sigAlg: this.sigAlg, identity: this.identity, value: this.signBytes(input) };
+    return this.signature(this.signBytes(storedDataSignatureInput(resourceId, kind, storageTime, value, this.identity, signatureInputBuffer())));
+  }
+
+  /** {@link signStoredData} with the signature computed by {@link signBytesAsync}. */
+  async signStoredDataAsync(resourceId: Uint8Array, kind: number, storageTime: bigint, value: StoredDataValue): Promise<Signature> {
+    return this.signature(await this.signBytesAsync(storedDataSignatureInput(resourceId, kind, storageTime, value, this.identity, signatureInputBuffer())));
+  }
+
+  /** The signature input of a message (RFC 6940 §6.3.4), in the shared scratch buffer. */
+  private messageInput(overlay: number, transactionId: bigint, contents: Uint8Array): Uint8Array {
+    return messageSignatureInput(overlay, transactionId, contents, this.identityBytes, signatureInputBuffer());
+  }
+
+  private securityBlock(value: Uint8Array, extraCertificates: Uint8Array[]): SecurityBlock {
+    const certificates = [{ type: CertificateType.x509, certificate: this.credentials.certificate.der }];
+    for (const c of extraCertificates) certificates.push({ type: CertificateType.x509, certificate: c });
+    return { certificates, signature: this.signature(value) };
+  }
+
+  private signature(value: Uint8Array): Signature {
+    return { hashAlg: HashAlgorithm.sha256, sigAlg: this.sigAlg, identity: this.identity, value };
   }
 }

@@ -75,28 +75,28 @@ export class CertificateStore {
 
   /**
    * Parses and checks a certificate (cached by content). Throws CertificateError when it
-   * is malformed, untrusted, outside its validity period, or names a bad node. A caller that
-   * already has the SHA-256 of `der` passes it to save hashing the certificate again.
+   * is malformed, untrusted, outside its validity period, or names a bad node.
    */
-  check(der: Uint8Array, sha256?: Uint8Array): CertificateIdentity {
-    // `sha256`: the caller's SHA-256 of `der` (a cert_hash SignerIdentity), reused as the key.
-    const key = sha256 && sha256.length === 32 ? hashKey(sha256) : cacheKey(der);
+  check(der: Uint8Array): CertificateIdentity {
+    const key = cacheKey(der);
     return this.valid(this.cache.get(key) ?? this.add(key, der));
   }
 
   /**
    * The certificate of a cert_hash SignerIdentity with SHA-256 (RFC 6940 §6.3.4), checked as
    * {@link check} does: undefined when `der` does not hash to `sha256` (another certificate of
-   * the message). A certificate seen before is recognised by comparing its bytes with the
-   * ones cached under that hash, so the certificate is not hashed again on every message.
+   * the message). The cache is keyed by each certificate's true SHA-256 (every entry is
+   * added under the hash of its own bytes), so a certificate seen before is recognised by
+   * comparing bytes, and other bytes under a known hash are another certificate — deciding
+   * that by hashing them would need a SHA-256 collision to come out otherwise. Only a hash
+   * never seen costs a hash computation.
    */
   checkCertHash(der: Uint8Array, sha256: Uint8Array): CertificateIdentity | undefined {
     if (sha256.length !== 32) return undefined;
     const key = hashKey(sha256);
     const e = this.cache.get(key);
-    if (e && bytesEqual(e.der, der)) return this.valid(e);
+    if (e) return bytesEqual(e.der, der) ? this.valid(e) : undefined;
     if (!bytesEqual(oneShotHash('sha256', der, 'buffer'), sha256)) return undefined;
-    // Same hash, other bytes: impossible short of a SHA-256 collision; evaluate these bytes.
     return this.valid(this.add(key, der));
   }
 

@@ -29,7 +29,7 @@ import type { UsagePlugin } from '../node/usage.js';
 import { installUsages } from '../node/usage.js';
 import { verifyFetched } from '../node/data.js';
 import { Router } from '../routing/router.js';
-import { NODE_CRYPTO_SIGNATURES, type SignatureScheme } from '../security/signature-scheme.js';
+import { NODE_CRYPTO_INLINE_SIGNATURES, type SignatureScheme } from '../security/signature-scheme.js';
 import { CertificateStore } from '../security/trust.js';
 import { KindRegistry } from '../storage/kinds.js';
 import { PolicyRegistry, nodeMultipleResourceId } from '../storage/policies.js';
@@ -353,7 +353,7 @@ export class Simulation {
     });
     this.params = overlayParameters({ overlayName: SIM_OVERLAY, ...options.params });
     this.chord = { ...CHORD_DEFAULTS, ...SIM_CHORD_DEFAULTS, ...options.chord };
-    this.scheme = options.signatures === 'digest' ? DIGEST_SIGNATURES : NODE_CRYPTO_SIGNATURES;
+    this.scheme = options.signatures === 'digest' ? DIGEST_SIGNATURES : NODE_CRYPTO_INLINE_SIGNATURES;
     this.linkMode = options.link ?? 'stream';
     this.identities = new IdentityFactory({
       overlay: SIM_OVERLAY,

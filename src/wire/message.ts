@@ -6,7 +6,7 @@ import { type Codec, DecodeError, EncodeError, Reader, Writer, opaqueSize, vecto
 import { FRAGMENT_LAST_BIT, FRAGMENT_OFFSET_MASK } from './constants.js';
 import { type ForwardingHeader, forwardingHeader } from './forwarding-header.js';
 import { type SecurityBlock, securityBlock, signerIdentity } from './security-block.js';
-import { allocateBytes } from './slab.js';
+import { allocateBytes, allocateKeptBytes } from './slab.js';
 
 export interface MessageExtension {
   /** MessageExtensionType, 16 bits. */
@@ -82,16 +82,16 @@ export function isWholeMessage(fragment: number): boolean {
 /**
  * Assembles a message from an already-encoded MessageContents and SecurityBlock (the
  * signing path encodes the contents once, signs them, then calls this). Sets
- * `header.length`. `ownBuffer`: a buffer of its own rather than a slab slice (a message kept
- * long, such as an answer in the duplicate cache).
+ * `header.length`. `kept`: a message kept long (an answer in the duplicate cache),
+ * carved from the slabs of equally long-lived buffers rather than the transient ones.
  */
-export function assembleMessage(header: ForwardingHeader, contents: Uint8Array, security: Uint8Array | SecurityBlock, ownBuffer = false): Uint8Array {
+export function assembleMessage(header: ForwardingHeader, contents: Uint8Array, security: Uint8Array | SecurityBlock, kept = false): Uint8Array {
   const headerSize = forwardingHeader.size(header);
   const securitySize = security instanceof Uint8Array ? security.length : securityBlock.size(security);
   const total = headerSize + contents.length + securitySize;
   if (total > 0xffffffff) throw new EncodeError('Message', 'length', 'message exceeds 2^32-1 bytes');
   header.length = total;
-  const w = new Writer(ownBuffer ? new Uint8Array(total) : allocateBytes(total));
+  const w = new Writer(kept ? allocateKeptBytes(total) : allocateBytes(total));
   forwardingHeader.encode(w, header);
   w.bytes(contents);
   // A SecurityBlock is encoded in place (one buffer for the whole message).

@@ -11,17 +11,38 @@
  */
 const SLAB_BYTES = 64 * 1024;
 const MAX_SLAB_ALLOCATION = 8 * 1024;
-let slab = new ArrayBuffer(SLAB_BYTES);
-let slabUsed = 0;
+
+/** A chain of slabs: each allocation carves the current slab, a full one is left to the GC. */
+class SlabChain {
+  private slab = new ArrayBuffer(SLAB_BYTES);
+  private used = 0;
+
+  allocate(n: number): Uint8Array {
+    if (n > MAX_SLAB_ALLOCATION || n <= 0) return new Uint8Array(n);
+    if (this.used + n > SLAB_BYTES) {
+      this.slab = new ArrayBuffer(SLAB_BYTES);
+      this.used = 0;
+    }
+    const out = new Uint8Array(this.slab, this.used, n);
+    this.used += (n + 7) & ~7;
+    return out;
+  }
+}
+
+const transient = new SlabChain();
+const kept = new SlabChain();
 
 /** A zeroed Uint8Array of `n` bytes (carved from a slab when small). */
 export function allocateBytes(n: number): Uint8Array {
-  if (n > MAX_SLAB_ALLOCATION || n <= 0) return new Uint8Array(n);
-  if (slabUsed + n > SLAB_BYTES) {
-    slab = new ArrayBuffer(SLAB_BYTES);
-    slabUsed = 0;
-  }
-  const out = new Uint8Array(slab, slabUsed, n);
-  slabUsed += (n + 7) & ~7;
-  return out;
+  return transient.allocate(n);
+}
+
+/**
+ * The same for buffers that all live about equally long (answers kept in the duplicate
+ * cache for its window): a chain of their own, so a slab is freed about one window after
+ * its last buffer was carved — neither pinning transient slabs nor paying an off-heap
+ * allocation (and V8's external-memory accounting) per buffer.
+ */
+export function allocateKeptBytes(n: number): Uint8Array {
+  return kept.allocate(n);
 }

@@ -39,7 +39,7 @@ t.test('every data model and policy through an 8-peer ring', async (t) => {
 
   // USER-MATCH single value at Hash(user name).
   const resA = resourceIdOf(userA);
-  const single = signValues(a.signer, resA, KIND_SINGLE_USER, [{ model: 'single', value: utf8('hello') }], now());
+  const single = await signValues(a.signer, resA, KIND_SINGLE_USER, [{ model: 'single', value: utf8('hello') }], now());
   const ans = await net.run(a.store(resA, [{ kind: KIND_SINGLE_USER, generationCounter: 0n, values: single }]));
   t.equal(ans.kindResponses[0]!.generationCounter, 1n, 'generation counter starts at 1');
   t.equal(ans.kindResponses[0]!.replicas.length, 2, 'two replicas named');
@@ -49,38 +49,38 @@ t.test('every data model and policy through an 8-peer ring', async (t) => {
   t.equal(v.value.model, 'single');
   t.equal(Buffer.from((v.value as { value: { value: Uint8Array } }).value.value).toString(), 'hello');
   // The wrong signer is refused.
-  const forged = signValues(b.signer, resA, KIND_SINGLE_USER, [{ model: 'single', value: utf8('mine') }], now() + 1);
+  const forged = await signValues(b.signer, resA, KIND_SINGLE_USER, [{ model: 'single', value: utf8('mine') }], now() + 1);
   await refusedWith(t, net.run(b.store(resA, [{ kind: KIND_SINGLE_USER, generationCounter: 0n, values: forged }])), ErrorCode.forbidden, 'USER-MATCH wrong user');
 
   // NODE-MATCH array at Hash(Node-ID).
   const resNodeA = resourceIdOf(a.nodeId);
-  const arr = signValues(a.signer, resNodeA, KIND_ARRAY_NODE, [{ model: 'array', value: utf8('x') }, { model: 'array', value: utf8('y') }], now());
+  const arr = await signValues(a.signer, resNodeA, KIND_ARRAY_NODE, [{ model: 'array', value: utf8('x') }, { model: 'array', value: utf8('y') }], now());
   await net.run(a.store(resNodeA, [{ kind: KIND_ARRAY_NODE, generationCounter: 0n, values: arr }]));
   const fa = await net.run(b.fetch(resNodeA, [{ kind: KIND_ARRAY_NODE, generation: 0n, model: 'array', indices: [{ first: 0, last: 0xffffffff }] }]));
   t.same(fa.answer.kindResponses[0]!.values.map((x) => (x.value as { index: number }).index), [0, 1], 'appended at 0 and 1');
-  const wrongArr = signValues(b.signer, resNodeA, KIND_ARRAY_NODE, [{ model: 'array', value: utf8('z') }], now() + 5);
+  const wrongArr = await signValues(b.signer, resNodeA, KIND_ARRAY_NODE, [{ model: 'array', value: utf8('z') }], now() + 5);
   await refusedWith(t, net.run(b.store(resNodeA, [{ kind: KIND_ARRAY_NODE, generationCounter: 0n, values: wrongArr }])), ErrorCode.forbidden, 'NODE-MATCH wrong node');
 
   // USER-NODE-MATCH dictionary keyed by Node-ID.
-  const dict = signValues(a.signer, resA, KIND_DICT_USER_NODE, [{ model: 'dictionary', key: a.nodeId, value: utf8('reg') }], now());
+  const dict = await signValues(a.signer, resA, KIND_DICT_USER_NODE, [{ model: 'dictionary', key: a.nodeId, value: utf8('reg') }], now());
   await net.run(a.store(resA, [{ kind: KIND_DICT_USER_NODE, generationCounter: 0n, values: dict }]));
-  const badKey = signValues(a.signer, resA, KIND_DICT_USER_NODE, [{ model: 'dictionary', key: b.nodeId, value: utf8('reg') }], now() + 2);
+  const badKey = await signValues(a.signer, resA, KIND_DICT_USER_NODE, [{ model: 'dictionary', key: b.nodeId, value: utf8('reg') }], now() + 2);
   await refusedWith(t, net.run(a.store(resA, [{ kind: KIND_DICT_USER_NODE, generationCounter: 0n, values: badKey }])), ErrorCode.forbidden, 'USER-NODE-MATCH wrong key');
   const fd = await net.run(b.fetch(resA, [{ kind: KIND_DICT_USER_NODE, generation: 0n, model: 'dictionary', keys: [] }]));
   t.equal(fd.answer.kindResponses[0]!.values.length, 1, 'one dictionary entry');
 
   // NODE-MULTIPLE: Hash(Node-ID || i) for i = 1..3.
   const resMulti = resourceIdOf(concatBytes(a.nodeId, new Uint8Array([2])));
-  const m = signValues(a.signer, resMulti, KIND_SINGLE_MULTIPLE, [{ model: 'single', value: utf8('turn') }], now());
+  const m = await signValues(a.signer, resMulti, KIND_SINGLE_MULTIPLE, [{ model: 'single', value: utf8('turn') }], now());
   await net.run(a.store(resMulti, [{ kind: KIND_SINGLE_MULTIPLE, generationCounter: 0n, values: m }]));
   const resMulti9 = resourceIdOf(concatBytes(a.nodeId, new Uint8Array([9])));
-  const m9 = signValues(a.signer, resMulti9, KIND_SINGLE_MULTIPLE, [{ model: 'single', value: utf8('turn') }], now());
+  const m9 = await signValues(a.signer, resMulti9, KIND_SINGLE_MULTIPLE, [{ model: 'single', value: utf8('turn') }], now());
   await refusedWith(t, net.run(a.store(resMulti9, [{ kind: KIND_SINGLE_MULTIPLE, generationCounter: 0n, values: m9 }])), ErrorCode.forbidden, 'NODE-MULTIPLE beyond max');
 
   // Data too old, generation counter too low.
-  const old = signValues(a.signer, resA, KIND_SINGLE_USER, [{ model: 'single', value: utf8('old') }], now() - 60_000);
+  const old = await signValues(a.signer, resA, KIND_SINGLE_USER, [{ model: 'single', value: utf8('old') }], now() - 60_000);
   await refusedWith(t, net.run(a.store(resA, [{ kind: KIND_SINGLE_USER, generationCounter: 0n, values: old }])), ErrorCode.dataTooOld, 'older storage_time');
-  const newer = signValues(a.signer, resA, KIND_SINGLE_USER, [{ model: 'single', value: utf8('new') }], now() + 10);
+  const newer = await signValues(a.signer, resA, KIND_SINGLE_USER, [{ model: 'single', value: utf8('new') }], now() + 10);
   await refusedWith(t, net.run(a.store(resA, [{ kind: KIND_SINGLE_USER, generationCounter: 7n, values: newer }])), ErrorCode.generationCounterTooLow, 'wrong generation');
   for (const n of nodes) await n.stop();
 });
@@ -90,7 +90,7 @@ t.test('a crashed peer loses no data; a leaving peer hands its data over', async
   const writer = nodes[0]!;
   const user = writer.signer.credentials.certificate.userName!;
   const res = resourceIdOf(user);
-  const vals = signValues(writer.signer, res, KIND_SINGLE_USER, [{ model: 'single', value: utf8('durable') }], net.clock.now());
+  const vals = await signValues(writer.signer, res, KIND_SINGLE_USER, [{ model: 'single', value: utf8('durable') }], net.clock.now());
   await net.run(writer.store(res, [{ kind: KIND_SINGLE_USER, generationCounter: 0n, values: vals }]));
   await net.settle(1000);
   const holder = nodes.find((n) => n.topology.isResponsible(res))!;

@@ -27,6 +27,10 @@ t.test('churn: 100 peers, median session 5 min, 15 min', async (t) => {
   t.ok(sim.peers.every((p) => p.state === 'up' || p.state === 'joining'), 'departed peers released');
   t.equal(sim.peers.filter((p) => p.state === 'up').length, sim.live().length);
   t.ok([...sim.network.ackHolders].every((h) => h.open), 'no closed connection holds acks');
+  // Updates received while joining are learned once joined, not kept (they are views into
+  // received messages and pinned a 64 KiB slab each, up to 8 per peer).
+  const early = (p: (typeof sim.peers)[number]) => (p.node.topology as unknown as { earlyUpdates: Map<bigint, unknown> }).earlyUpdates.size;
+  t.ok(sim.peers.filter((p) => p.state === 'up').every((p) => early(p) === 0), 'joined peers keep no early Updates');
   await sim.close();
   const c = r.churn!;
   t.ok(c.departures > 100, `${c.departures} departures`);

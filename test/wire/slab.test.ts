@@ -1,5 +1,5 @@
 import t from 'tap';
-import { allocateBytes } from '../../src/wire/slab.js';
+import { allocateBytes, allocateKeptBytes } from '../../src/wire/slab.js';
 
 t.test('small buffers are zeroed views into shared slabs, never overlapping', async (t) => {
   const a = allocateBytes(100);
@@ -31,4 +31,14 @@ t.test('a slab fills up and a fresh one follows; large buffers get their own', a
   t.equal(big.byteOffset, 0);
   t.equal(big.buffer.byteLength, 9000, 'above 8 KiB: an ordinary Uint8Array');
   t.equal(allocateBytes(0).length, 0);
+});
+
+t.test('kept buffers come from slabs of their own', async (t) => {
+  const transient = allocateBytes(200);
+  const kept = [allocateKeptBytes(200), allocateKeptBytes(300)];
+  t.ok(kept.every((k) => k.buffer !== transient.buffer), 'never sharing a slab with transient buffers');
+  t.equal(kept[0]!.buffer, kept[1]!.buffer, 'consecutive kept buffers share their slab');
+  t.ok(kept[1]!.byteOffset >= kept[0]!.byteOffset + 200, 'disjoint');
+  t.ok(kept.every((k) => k.every((x) => x === 0)), 'zeroed');
+  t.equal(allocateKeptBytes(9000).buffer.byteLength, 9000, 'above 8 KiB: an ordinary Uint8Array');
 });

@@ -318,6 +318,11 @@ export class ChordTopology implements TopologyPlugin {
     await this.host.request([{ type: 'node', id: this.bytes(ap) }], MessageCode.joinReq, body);
     this.joined = true;
     this.ap = undefined;
+    // Updates that neighbors sent while we were joining (after our Attach) are learned from
+    // now; the table keeps none (its entries are views into received messages).
+    const duringJoin = [...this.earlyUpdates];
+    this.earlyUpdates.clear();
+    for (const [from, u] of duringJoin) this.absorbUpdate(from, u);
     this.host.log('info', 'joined the ring', { successors: this.succ.length, predecessors: this.pred.length });
     // Step 9: Updates to every neighbor.
     await this.sendUpdates('neighbors');
@@ -761,6 +766,12 @@ export class ChordTopology implements TopologyPlugin {
       if (this.earlyUpdates.size < 8) this.earlyUpdates.set(from, u);
       return EMPTY;
     }
+    this.absorbUpdate(from, u);
+    return EMPTY;
+  }
+
+  /** Learns the peers an Update names (after this reply), correcting a stale sender. */
+  private absorbUpdate(from: bigint, u: ChordUpdate): void {
     const peers = [from];
     if (u.type !== 'peer_ready') for (const id of [...u.predecessors, ...u.successors]) peers.push(this.big(id));
     if (u.type === 'full') for (const id of u.fingers) peers.push(this.big(id));
@@ -770,7 +781,6 @@ export class ChordTopology implements TopologyPlugin {
       void this.learn(peers, from);
       if (stale) this.correct(from);
     }, 0);
-    return EMPTY;
   }
 
   /**

@@ -7,11 +7,13 @@ import { toHex } from '../../src/wire/codec.js';
 export function toBig(id: Uint8Array): bigint {
   const n = id.length;
   if (n === 0) return 0n;
-  if ((n & 7) !== 0) return BigInt(`0x${toHex(id)}`);
-  // 64 bits at a time (Node-IDs are 16 bytes): far fewer allocations than a hex string.
-  const v = new DataView(id.buffer, id.byteOffset, n);
-  let x = v.getBigUint64(0);
-  for (let i = 8; i < n; i += 8) x = (x << 64n) | v.getBigUint64(i);
+  if ((n & 3) !== 0) return BigInt(`0x${toHex(id)}`);
+  // 32 bits at a time from the bytes themselves: far fewer allocations than a hex string,
+  // and no DataView, which would make V8 move a small (on-heap) array's bytes off the heap.
+  let x = 0n;
+  for (let i = 0; i < n; i += 4) {
+    x = (x << 32n) | BigInt(((id[i]! << 24) | (id[i + 1]! << 16) | (id[i + 2]! << 8) | id[i + 3]!) >>> 0);
+  }
   return x;
 }
 

@@ -133,7 +133,7 @@ t.test('grant, delegate, write, refuse, revoke — over an 8-peer ring', async (
   t.equal(await usageError(net, shareUsage().listAcl(R)), 'not-started', 'a usage no node started');
 
   // A forged item: bob's signature, the value changed afterwards.
-  const forged = signValues(bob!.node.signer, RID, ACL, [{ model: 'array', index: shareArrayIndex(bob!.node.nodeId, 5), value: encodeAclItem(aclItem(dave!.user, KS.dict, false, R), true) }], net.clock.now());
+  const forged = await signValues(bob!.node.signer, RID, ACL, [{ model: 'array', index: shareArrayIndex(bob!.node.nodeId, 5), value: encodeAclItem(aclItem(dave!.user, KS.dict, false, R), true) }], net.clock.now());
   const v = forged[0]!.value as { value: { value: Uint8Array } };
   v.value.value = encodeAclItem(aclItem(dave!.user, KS.dict, true, R), true);
   t.equal(await codeOf(net, bob!.node.store(RID, [{ kind: ACL, generationCounter: 0n, values: forged }])), ErrorCode.forbidden, 'a tampered ACL item is refused');

@@ -67,7 +67,7 @@ t.test('storing as another local identity (StoreOptions.as)', async (t) => {
   t.equal(await codeOf(net.run(peer.storeValues(ALICE, 1, [{ model: 'dictionary', key: peer.nodeId, value: route(peer.nodeId) }], { as: alice }))), ErrorCode.forbidden, 'as alice, but keyed by the peer’s Node-ID: refused');
   // Values signed by alice inside a StoreReq signed by the peer: the request signer fails USER-NODE-MATCH.
   const rid = resourceIdOf(ALICE);
-  const values = signValues(new Signer(alice), rid, 1, [{ model: 'dictionary', key: alice.nodeId, value: route(peer.nodeId) }], net.clock.now() + 5000);
+  const values = await signValues(new Signer(alice), rid, 1, [{ model: 'dictionary', key: alice.nodeId, value: route(peer.nodeId) }], net.clock.now() + 5000);
   t.equal(await codeOf(net.run(peer.store(rid, [{ kind: 1, generationCounter: 0n, values }]))), ErrorCode.forbidden, 'alice’s values in the peer’s StoreReq: refused (RFC 6940 §7.4.1.1 step 5)');
   // Un-registration: exists = false as alice.
   await net.run(peer.storeValues(ALICE, 1, [{ model: 'dictionary', key: alice.nodeId, value: new Uint8Array(0), exists: false }], { as: alice }));
