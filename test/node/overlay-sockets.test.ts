@@ -5,6 +5,7 @@
  * SIGKILLed peer (a child process) without losing a value, and hand data over on a
  * graceful leave.
  */
+import { randomBytes } from 'node:crypto';
 import t from 'tap';
 import { makeOverlay } from '../helpers/overlay-dir.js';
 import { startPeer } from '../helpers/processes.js';
@@ -41,6 +42,18 @@ function ringCorrect(nodes: ReloadNode[], allIds: string[]): boolean {
   });
 }
 
+/**
+ * Peer i's Node-ID starts in the i-th eighth of the ring (the rest random): every peer is
+ * responsible for about an eighth, so the values written below always reach the child's
+ * range (with 8 fully random IDs a peer's range is under 0.5 % of the ring in ~4 % of runs,
+ * and then none of 160 values may land there).
+ */
+function spreadNodeId(i: number): Uint8Array {
+  const id = new Uint8Array(randomBytes(16));
+  id[0] = i * 32 + (id[0]! & 0x1f);
+  return id;
+}
+
 async function refused(p: Promise<unknown>): Promise<number | undefined> {
   try {
     await p;
@@ -63,7 +76,7 @@ for (const kind of ['tls', 'udp'] as const) {
       for (const n of nodes) await n.stop();
     });
     const first = (
-      await createNodeFromIdentity(await ov.identity('peer0'), {
+      await createNodeFromIdentity(await ov.identity('peer0', spreadNodeId(0)), {
         ...common,
         listen: [{ kind, host: '127.0.0.1', port: 0 }],
         firstNode: true,
@@ -73,7 +86,7 @@ for (const kind of ['tls', 'udp'] as const) {
     nodes.push(first);
     const boot = first.addresses[0]!.address;
     for (let i = 1; i < 7; i++) {
-      const { node } = await createNodeFromIdentity(await ov.identity(`peer${i}`), {
+      const { node } = await createNodeFromIdentity(await ov.identity(`peer${i}`, spreadNodeId(i)), {
         ...common,
         listen: [{ kind, host: '127.0.0.1', port: 0 }],
         bootstrap: [boot],
@@ -83,7 +96,7 @@ for (const kind of ['tls', 'udp'] as const) {
     }
     // The eighth peer is a separate process, so it can be SIGKILLed.
     const child = await startPeer([
-      '--identity', await ov.identity('peer7'),
+      '--identity', await ov.identity('peer7', spreadNodeId(7)),
       '--listen', `${kind}:127.0.0.1:0`,
       '--bootstrap-node', `${boot.host}:${boot.port}`,
       '--update-interval', String(UPDATE_S),
