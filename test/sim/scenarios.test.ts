@@ -41,7 +41,9 @@ t.test('churn: 100 peers, median session 5 min, 15 min', async (t) => {
   // Crashes are silent on the stream link model: since the failure hint is keyed on the
   // link's reliability (issues #3/#5), a dead peer's link is only routed around at once and
   // closed after the 30 s hold, no longer closed ~1 s after its first unacked frame. This
-  // seed went from 0.996 to 0.993 (seeds s2/s3: 0.996 → 0.997, 0.993 → 0.994).
+  // seed went from 0.996 to 0.993 (seeds s2/s3: 0.996 → 0.997, 0.993 → 0.994); 0.994 since
+  // replicas received within the hold-down are not dropped (this seed lost 2 values when a
+  // change elsewhere shifted its event order: traced to such drops).
   t.ok(r.success_rate >= 0.99, `success ${r.success_rate}`);
   t.equal(r.values_lost, 0, 'no stored value lost');
   t.equal(r.values_unfetchable, 0);

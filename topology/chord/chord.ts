@@ -79,6 +79,8 @@ export class ChordTopology implements TopologyPlugin {
   private apWaiter: ((u: ChordUpdate) => void) | undefined;
   /** Updates that arrived before start() began waiting for them (join race). */
   private readonly earlyUpdates = new Map<bigint, ChordUpdate>();
+  /** When a replica or migration Store for a resource (hex) last arrived, monotonic ms. */
+  private readonly replicaArrivals = new Map<string, number>();
   /** Peers known to be peers (they sent or were listed in Updates): never clients. */
   private readonly peersSeen = new Set<bigint>();
   private ap: bigint | undefined;
@@ -218,11 +220,12 @@ export class ChordTopology implements TopologyPlugin {
   }
 
   acceptsReplicaFrom(resourceId: Uint8Array, sender: Uint8Array): boolean {
-    void resourceId;
     const s = toBig(sender);
     // Replicas come from predecessors (the responsible peer and the one before it);
     // migrations come from the successor we joined through or that is leaving.
-    return this.pred.includes(s) || this.succ.includes(s);
+    const ok = this.pred.includes(s) || this.succ.includes(s);
+    if (ok) this.replicaArrivals.set(toHex(resourceId), this.host.clock.monotonic());
+    return ok;
   }
 
   responsiblePpb(): number {
@@ -492,7 +495,7 @@ export class ChordTopology implements TopologyPlugin {
     const listsChanged = !sameList(before.succ, this.succ) || !sameList(before.pred, this.pred);
     if (!listsChanged) return;
     if (this.joined && predChanged) {
-      this.responsibilityMoved(before.pred[0]);
+      this.responsibilityMoved(before.pred);
       this.onResponsibilityChanged?.();
     }
     const oldReplicas = before.succ.slice(0, this.options.replicas);
@@ -508,25 +511,30 @@ export class ChordTopology implements TopologyPlugin {
   }
 
   /**
-   * Our predecessor changed. If a new peer joined in front of us, the data in its range
-   * moves to it (we stay a replica). If our predecessor left, we now answer for its range
-   * (we hold its replicas) and our successors need copies.
+   * Our predecessor changed. A predecessor new to us gets every resource we hold outside
+   * our own range (p, n]: it is responsible for part of it and the first replica of the
+   * rest (RFC 6940 §9.4 data transfer, generalised). This also covers a peer that joined
+   * in front of a predecessor we had not yet noticed had failed: judged against the stale
+   * predecessor it looks like a departure, and without this transfer it became
+   * responsible for a range it never received — the replicas then dropped the data as no
+   * longer theirs (found by tracing values lost under churn). If our predecessor left, we
+   * now answer for its range (we hold its replicas) and our successors need copies.
    */
-  private responsibilityMoved(previous: bigint | undefined): void {
+  private responsibilityMoved(previousPreds: bigint[]): void {
     const p = this.pred[0];
     if (p === undefined) return;
     // No predecessor before: we answered for the whole ring, (n, n].
-    const oldPred = previous ?? this.n;
-    if (this.ring.inOpen(p, oldPred, this.n)) {
+    const oldPred = previousPreds[0] ?? this.n;
+    const joinedInFront = this.ring.inOpen(p, oldPred, this.n);
+    if (joinedInFront || !previousPreds.includes(p)) {
       for (const r of this.host.storage.resources()) {
-        if (this.ring.inHalfOpen(toBig(r), oldPred, p)) {
+        if (!this.ring.inHalfOpen(toBig(r), p, this.n)) {
           this.counters.replicationsSent++;
           this.host.replicate(this.bytes(p), r, 1).catch(() => undefined);
         }
       }
-    } else {
-      this.scheduleReplication(this.succ.slice(0, this.options.replicas), false);
     }
+    if (!joinedInFront) this.scheduleReplication(this.succ.slice(0, this.options.replicas), false);
   }
 
   /**
@@ -581,9 +589,25 @@ export class ChordTopology implements TopologyPlugin {
   private dropForeignData(): void {
     if (!this.joined || this.pred.length <= this.options.replicas) return;
     const edge = this.pred[this.options.replicas]!;
+    const now = this.host.clock.monotonic();
+    let deferred = false;
     for (const r of this.host.storage.resources()) {
-      if (!this.ring.inHalfOpen(toBig(r), edge, this.n)) this.host.storage.drop(r);
+      const key = toHex(r);
+      const arrived = this.replicaArrivals.get(key);
+      const recent = arrived !== undefined && now - arrived < this.options.replicaHoldDownMs;
+      if (!recent) this.replicaArrivals.delete(key);
+      if (this.ring.inHalfOpen(toBig(r), edge, this.n)) continue;
+      // A replica sent to us within the hold-down says its sender counts us in the replica
+      // set: our table and its disagree, which under churn means one is not yet repaired.
+      // Keep it until the views have had a hold-down to agree (dropping it had left values
+      // with no copy when the remaining holders crashed — found by tracing lost values).
+      if (recent) {
+        deferred = true;
+        continue;
+      }
+      this.host.storage.drop(r);
     }
+    if (deferred) this.scheduleDrop();
   }
 
   private scheduleUpdates(): void {
