@@ -590,13 +590,11 @@ export class ChordTopology implements TopologyPlugin {
     if (!this.joined || this.pred.length <= this.options.replicas) return;
     const edge = this.pred[this.options.replicas]!;
     const now = this.host.clock.monotonic();
+    for (const [key, at] of this.replicaArrivals) if (now - at >= this.options.replicaHoldDownMs) this.replicaArrivals.delete(key);
     let deferred = false;
     for (const r of this.host.storage.resources()) {
-      const key = toHex(r);
-      const arrived = this.replicaArrivals.get(key);
-      const recent = arrived !== undefined && now - arrived < this.options.replicaHoldDownMs;
-      if (!recent) this.replicaArrivals.delete(key);
       if (this.ring.inHalfOpen(toBig(r), edge, this.n)) continue;
+      const recent = this.replicaArrivals.has(toHex(r));
       // A replica sent to us within the hold-down says its sender counts us in the replica
       // set: our table and its disagree, which under churn means one is not yet repaired.
       // Keep it until the views have had a hold-down to agree (dropping it had left values
