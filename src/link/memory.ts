@@ -620,11 +620,7 @@ export class MemoryConnection implements Connection {
       this.ackHead += 2;
       this.ackArrived(sequence, due);
     }
-    if (this.ackHead === q.length) {
-      this.ackQueue = [];
-      this.ackHead = 0;
-      this.owner.network.ackHolders.delete(this);
-    }
+    if (this.ackHead === q.length) this.clearAckQueue();
   }
 
   /**
@@ -638,9 +634,14 @@ export class MemoryConnection implements Connection {
     if (left === 0) return;
     const network = this.owner.network;
     for (let i = 0; i < left; i++) network.undeliverable();
+    this.clearAckQueue();
+  }
+
+  /** Empties the ack queue and leaves the network's `ackHolders`. */
+  private clearAckQueue(): void {
     this.ackQueue = [];
     this.ackHead = 0;
-    network.ackHolders.delete(this);
+    this.owner.network.ackHolders.delete(this);
   }
 
   /** Turns the queued acks into clock events (suspect link, partition). @internal */
@@ -661,9 +662,7 @@ export class MemoryConnection implements Connection {
         this.ackArrived(sequence, due);
       }, due - now);
     }
-    this.ackQueue = [];
-    this.ackHead = 0;
-    network.ackHolders.delete(this);
+    this.clearAckQueue();
   }
 
   /** Data frame `sequence` from this connection reached the remote address. */

@@ -52,7 +52,7 @@ export class Signer {
    */
   signBytesAsync(data: Uint8Array): Uint8Array | Promise<Uint8Array> {
     const s = this.scheme;
-    return s.signAsync ? s.signAsync('sha256', data, this.credentials.privateKey) : s.sign('sha256', data, this.credentials.privateKey);
+    return s.signAsync ? s.signAsync('sha256', data, this.credentials.privateKey) : this.signBytes(data);
   }
 
   /** The SecurityBlock for a message whose MessageContents are `contents`. */
@@ -67,17 +67,22 @@ export class Signer {
 
   /** The Signature of a StoredData value. */
   signStoredData(resourceId: Uint8Array, kind: number, storageTime: bigint, value: StoredDataValue): Signature {
-    return this.signature(this.signBytes(storedDataSignatureInput(resourceId, kind, storageTime, value, this.identity, signatureInputBuffer())));
+    return this.signature(this.signBytes(this.storedDataInput(resourceId, kind, storageTime, value)));
   }
 
   /** {@link signStoredData} with the signature computed by {@link signBytesAsync}. */
   async signStoredDataAsync(resourceId: Uint8Array, kind: number, storageTime: bigint, value: StoredDataValue): Promise<Signature> {
-    return this.signature(await this.signBytesAsync(storedDataSignatureInput(resourceId, kind, storageTime, value, this.identity, signatureInputBuffer())));
+    return this.signature(await this.signBytesAsync(this.storedDataInput(resourceId, kind, storageTime, value)));
   }
 
   /** The signature input of a message (RFC 6940 §6.3.4), in the shared scratch buffer. */
   private messageInput(overlay: number, transactionId: bigint, contents: Uint8Array): Uint8Array {
     return messageSignatureInput(overlay, transactionId, contents, this.identityBytes, signatureInputBuffer());
+  }
+
+  /** The signature input of a StoredData value (RFC 6940 §7.1), in the shared scratch buffer. */
+  private storedDataInput(resourceId: Uint8Array, kind: number, storageTime: bigint, value: StoredDataValue): Uint8Array {
+    return storedDataSignatureInput(resourceId, kind, storageTime, value, this.identity, signatureInputBuffer());
   }
 
   private securityBlock(value: Uint8Array, extraCertificates: Uint8Array[]): SecurityBlock {

@@ -222,7 +222,8 @@ export class ChordTopology implements TopologyPlugin {
   acceptsReplicaFrom(resourceId: Uint8Array, sender: Uint8Array): boolean {
     const s = toBig(sender);
     // Replicas come from predecessors (the responsible peer and the one before it);
-    // migrations come from the successor we joined through or that is leaving.
+    // migrations come from the successor we joined through or that is leaving. An accepted
+    // one is noted: dropForeignData keeps it through the hold-down.
     const ok = this.pred.includes(s) || this.succ.includes(s);
     if (ok) this.replicaArrivals.set(toHex(resourceId), this.host.clock.monotonic());
     return ok;
