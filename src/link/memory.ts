@@ -436,10 +436,10 @@ export class MemoryConnection implements Connection {
     this.reliability = o.reliability === 'stream' ? 'stream' : 'datagram';
     this.rtt = new RttEstimator(o);
     const network = owner.network;
-    const transmit = (sequence: number, message: Uint8Array): void => {
-      const bytes = DATA_FRAME_OVERHEAD + message.length;
+    const transmit = (sequence: number, message: Uint8Array, tail: Uint8Array | undefined): void => {
+      const bytes = DATA_FRAME_OVERHEAD + message.length + (tail ? tail.length : 0);
       this.linkStats.bytesSent += bytes;
-      network.carry(this.local, this.remote, bytes, true, () => this.arrive(sequence, message));
+      network.carry(this.local, this.remote, bytes, true, () => this.arrive(sequence, message, tail));
     };
     const hint = (h: LinkHint): void => {
       // A suspect link is restored by the first ack to arrive: acks become events again.
@@ -509,17 +509,18 @@ export class MemoryConnection implements Connection {
     return this.sender.outstanding;
   }
 
-  send(message: Uint8Array): Promise<void> {
+  send(message: Uint8Array, tail?: Uint8Array): Promise<void> {
     if (!this.isOpen) return Promise.reject(new LinkError('connection is closed', { reason: 'closed', remote: this.remote }));
-    if (message.length > this.owner.maxMessageSize) {
+    const length = message.length + (tail ? tail.length : 0);
+    if (length > this.owner.maxMessageSize) {
       return Promise.reject(
-        new LinkError(`message of ${message.length} bytes exceeds max-message-size ${this.owner.maxMessageSize}`, {
+        new LinkError(`message of ${length} bytes exceeds max-message-size ${this.owner.maxMessageSize}`, {
           reason: 'too-large',
           remote: this.remote,
         }),
       );
     }
-    return this.sender.send(message);
+    return this.sender.send(message, tail);
   }
 
   close(reason = 'closed locally'): void {
@@ -665,8 +666,8 @@ export class MemoryConnection implements Connection {
     this.clearAckQueue();
   }
 
-  /** Data frame `sequence` from this connection reached the remote address. */
-  private arrive(sequence: number, message: Uint8Array): void {
+  /** Data frame `sequence` (`message`, then `tail` if given) from this connection reached the remote address. */
+  private arrive(sequence: number, message: Uint8Array, tail: Uint8Array | undefined): void {
     const network = this.owner.network;
     // Fast path: the paired association, whose endpoint is alive and therefore still the one
     // registered at our remote address (addresses are unregistered only on close or crash).
@@ -686,13 +687,14 @@ export class MemoryConnection implements Connection {
       network.undeliverable();
       return;
     }
-    network.delivered(DATA_FRAME_OVERHEAD + message.length);
-    conn.receiveData(this, sequence, message);
+    const length = message.length + (tail ? tail.length : 0);
+    network.delivered(DATA_FRAME_OVERHEAD + length);
+    conn.receiveData(this, sequence, message, tail, length);
   }
 
-  private receiveData(from: MemoryConnection, sequence: number, message: Uint8Array): void {
+  private receiveData(from: MemoryConnection, sequence: number, message: Uint8Array, tail: Uint8Array | undefined, length: number): void {
     this.linkStats.dataFramesReceived += 1;
-    this.linkStats.bytesReceived += DATA_FRAME_OVERHEAD + message.length;
+    this.linkStats.bytesReceived += DATA_FRAME_OVERHEAD + length;
     if (this.refusing) return;
     // The ack carries only the sequence number: the received bitmap is advisory (wire
     // digest §9) and nothing here reads it.
@@ -701,18 +703,18 @@ export class MemoryConnection implements Connection {
     const network = this.owner.network;
     const lazy = from.reliability === 'stream' && !from.sender.suspect && network.lazyAcks && from.queueAck(sequence, ACK_FRAME_SIZE, this.local);
     if (!lazy) network.carry(this.local, this.remote, ACK_FRAME_SIZE, true, () => from.ackArrived(sequence, network.clock.monotonic()));
-    if (message.length > this.owner.maxMessageSize) {
+    if (length > this.owner.maxMessageSize) {
       this.refusing = true;
       reportOversizedThenClose(
         this,
         this.owner.handlers,
-        { length: message.length, limit: this.owner.maxMessageSize, head: message },
+        { length, limit: this.owner.maxMessageSize, head: message },
         this.owner.clock,
         (reason) => this.shut(reason, 'too-large', true),
       );
       return;
     }
     this.linkStats.messagesDelivered += 1;
-    guarded(this.owner.handlers, 'onMessage', () => this.owner.handlers.onMessage(this, message));
+    guarded(this.owner.handlers, 'onMessage', () => this.owner.handlers.onMessage(this, message, tail));
   }
 }

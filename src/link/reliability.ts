@@ -146,8 +146,11 @@ export interface StopAndWaitOptions {
   ackGapMs?: number;
   /** @default DEFAULT_MAX_QUEUE (1024) */
   maxQueue?: number;
-  /** Puts one data frame on the link (fire and forget; losses show up as missing acks). */
-  transmit(sequence: number, message: Uint8Array, retransmission: boolean): void;
+  /**
+   * Puts one data frame on the link (fire and forget; losses show up as missing acks);
+   * `tail`, when given, follows `message` in the frame (see Connection.send).
+   */
+  transmit(sequence: number, message: Uint8Array, tail: Uint8Array | undefined, retransmission: boolean): void;
   /** The failure hint (RFC 6940 §6.6.3.2). */
   hint(hint: LinkHint): void;
   /** The last transmission of a message went unacked: the owner must close the connection. */
@@ -156,6 +159,7 @@ export interface StopAndWaitOptions {
 
 interface PendingSend {
   message: Uint8Array;
+  tail: Uint8Array | undefined;
   resolve: () => void;
   reject: (error: LinkError) => void;
   transmissions: number;
@@ -217,7 +221,7 @@ export class StopAndWaitSender {
     return this.suspected;
   }
 
-  send(message: Uint8Array): Promise<void> {
+  send(message: Uint8Array, tail?: Uint8Array): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.queue.length - this.head >= this.maxQueue) {
       return Promise.reject(
@@ -225,7 +229,7 @@ export class StopAndWaitSender {
       );
     }
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ message, resolve, reject, transmissions: 0, firstSequence: 0 });
+      this.queue.push({ message, tail, resolve, reject, transmissions: 0, firstSequence: 0 });
       this.pump();
     });
   }
@@ -312,7 +316,7 @@ export class StopAndWaitSender {
       this.o.hint('suspect');
       if (this.current !== p) return; // the hint handler closed the link
     }
-    this.o.transmit(sequence, p.message, retransmission);
+    this.o.transmit(sequence, p.message, p.tail, retransmission);
   }
 
   private onTimer(): void {
@@ -348,8 +352,8 @@ export interface StreamSenderOptions {
   failureFloorMs?: number;
   /** Unacknowledged traffic this old gives the link up, ms. @default STREAM_FAILURE_HOLD_MS */
   failureHoldMs?: number;
-  /** Puts one data frame on the link (delivery is ordered and reliable, as over TCP). */
-  transmit(sequence: number, message: Uint8Array): void;
+  /** Puts one data frame on the link (delivery is ordered and reliable, as over TCP); `tail` follows `message`. */
+  transmit(sequence: number, message: Uint8Array, tail: Uint8Array | undefined): void;
   hint(hint: LinkHint): void;
   giveUp(error: LinkError): void;
   /**
@@ -394,7 +398,7 @@ export class StreamSender {
   }
 
   /** Resolves once the frame is handed to the link (TCP write semantics). */
-  send(message: Uint8Array): Promise<void> {
+  send(message: Uint8Array, tail?: Uint8Array): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
     this.o.drainAcks?.();
     const sequence = this.nextSequence;
@@ -403,7 +407,7 @@ export class StreamSender {
     this.o.stats.dataFramesSent += 1;
     this.o.stats.messagesSent += 1;
     this.arm();
-    this.o.transmit(sequence, message);
+    this.o.transmit(sequence, message, tail);
     return Promise.resolve();
   }
 

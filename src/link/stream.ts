@@ -167,11 +167,12 @@ export class StreamConnection implements Connection {
     this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
   }
 
-  send(message: Uint8Array): Promise<void> {
+  send(message: Uint8Array, tail?: Uint8Array): Promise<void> {
     if (!this.isOpen) return Promise.reject(new LinkError('connection is closed', { reason: 'closed', remote: this.remote }));
-    if (message.length > this.maxMessageSize) {
+    const length = message.length + (tail ? tail.length : 0);
+    if (length > this.maxMessageSize) {
       return Promise.reject(
-        new LinkError(`message of ${message.length} bytes exceeds max-message-size ${this.maxMessageSize}`, {
+        new LinkError(`message of ${length} bytes exceeds max-message-size ${this.maxMessageSize}`, {
           reason: 'too-large',
           remote: this.remote,
         }),
@@ -182,9 +183,9 @@ export class StreamConnection implements Connection {
     this.unacked.set(sequence, this.clock.monotonic());
     if (this.unacked.size > MAX_UNACKED) this.unacked.delete(this.unacked.keys().next().value!);
     this.stats.dataFramesSent += 1;
-    this.stats.bytesSent += DATA_FRAME_OVERHEAD + message.length;
+    this.stats.bytesSent += DATA_FRAME_OVERHEAD + length;
     this.armFailureTimer();
-    const b = this.queue({ type: 'data', sequence, message }, DATA_FRAME_OVERHEAD + message.length);
+    const b = this.queue(tail ? { type: 'data', sequence, message, tail } : { type: 'data', sequence, message }, DATA_FRAME_OVERHEAD + length);
     b.dataFrames += 1;
     b.written ??= new Promise<void>((resolve, reject) => {
       b.resolve = resolve;

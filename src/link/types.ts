@@ -57,16 +57,24 @@ export interface Connection {
    * Rejects with LinkError if the link fails or closes first. The link may hold on to
    * `message` until then (stream links write the frames of one event-loop turn together):
    * the caller must not modify it.
+   *
+   * Addition: with `tail`, the message is `message` followed by `tail` (a gather list: a
+   * forwarding peer sends its rewritten ForwardingHeader and the received rest unchanged,
+   * copying neither). One frame on the wire either way; the same no-modification rule.
    */
-  send(message: Uint8Array): Promise<void>;
+  send(message: Uint8Array, tail?: Uint8Array): Promise<void>;
   close(reason?: string): void;
 }
 
 export interface LinkHandlers {
   /** A connection came up (inbound or outbound). */
   onConnection(conn: Connection): void;
-  /** A whole RELOAD message (or a fragment of one) arrived on `conn`. */
-  onMessage(conn: Connection, message: Uint8Array): void;
+  /**
+   * A whole RELOAD message (or a fragment of one) arrived on `conn`. Socket links always
+   * deliver it in one piece; the memory link hands over what the sender gave, so with
+   * `tail` the message is `message` followed by `tail` (see Connection.send).
+   */
+  onMessage(conn: Connection, message: Uint8Array, tail?: Uint8Array): void;
   /** The connection closed or failed; it will carry nothing more. */
   onClose(conn: Connection, reason: string): void;
   /**

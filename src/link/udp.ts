@@ -265,7 +265,7 @@ export class UdpConnection implements Connection {
       ...(o.maxTransmissions === undefined ? {} : { maxTransmissions: o.maxTransmissions }),
       ...(o.ackGapMs === undefined ? {} : { ackGapMs: o.ackGapMs }),
       ...(o.maxQueue === undefined ? {} : { maxQueue: o.maxQueue }),
-      transmit: (sequence, message) => this.transmitData(sequence, message),
+      transmit: (sequence, message, tail) => this.transmitData(sequence, message, tail),
       hint: (hint) => {
         const h = owner.handlers.onLinkHint;
         if (h) guarded(owner.handlers, 'onLinkHint', () => h.call(owner.handlers, this, hint));
@@ -295,22 +295,23 @@ export class UdpConnection implements Connection {
     return this.sender.outstanding;
   }
 
-  send(message: Uint8Array): Promise<void> {
+  send(message: Uint8Array, tail?: Uint8Array): Promise<void> {
     if (!this.isOpen) return Promise.reject(new LinkError('connection is closed', { reason: 'closed', remote: this.remote }));
-    if (message.length > this.owner.maxMessageSize) {
+    const length = message.length + (tail ? tail.length : 0);
+    if (length > this.owner.maxMessageSize) {
       return Promise.reject(
-        new LinkError(`message of ${message.length} bytes exceeds max-message-size ${this.owner.maxMessageSize}`, {
+        new LinkError(`message of ${length} bytes exceeds max-message-size ${this.owner.maxMessageSize}`, {
           reason: 'too-large',
           remote: this.remote,
         }),
       );
     }
-    if (message.length + DATA_FRAME_OVERHEAD > this.owner.maxDatagram) {
+    if (length + DATA_FRAME_OVERHEAD > this.owner.maxDatagram) {
       return Promise.reject(
-        new LinkError(`message of ${message.length} bytes does not fit in one UDP datagram`, { reason: 'too-large', remote: this.remote }),
+        new LinkError(`message of ${length} bytes does not fit in one UDP datagram`, { reason: 'too-large', remote: this.remote }),
       );
     }
-    return this.sender.send(message);
+    return this.sender.send(message, tail);
   }
 
   close(reason = 'closed locally'): void {
@@ -364,8 +365,8 @@ export class UdpConnection implements Connection {
     });
   }
 
-  private transmitData(sequence: number, message: Uint8Array): void {
-    const frame = encodeFrame({ type: 'data', sequence, message });
+  private transmitData(sequence: number, message: Uint8Array, tail: Uint8Array | undefined): void {
+    const frame = encodeFrame(tail ? { type: 'data', sequence, message, tail } : { type: 'data', sequence, message });
     this.stats.bytesSent += frame.length;
     this.owner.transmit(frame, this.remote).catch((err: unknown) => {
       // A hard error (no route, message too long for the path...) ends the association,

@@ -233,7 +233,7 @@ export class NodeDiagnostics {
     this.lastBytesOut = node.router.stats.bytesOut;
     this.lastBytesIn = node.router.stats.bytesIn;
     this.lastElu = performance.eventLoopUtilization();
-    node.router.forwardCheck = (code, message, contentsAt) => this.checkForwarded(code, message, contentsAt);
+    node.router.forwardCheck = (code, rest) => this.checkForwarded(code, rest);
   }
 
   // ------------------------------------------------------------------ measurements
@@ -411,11 +411,11 @@ export class NodeDiagnostics {
   }
 
   /** Router.forwardCheck: an expired diagnostic request stops at the intermediate peer. */
-  private checkForwarded(code: number, message: Uint8Array, contentsAt: number): { errorCode: number; text: string } | undefined {
+  private checkForwarded(code: number, rest: Uint8Array): { errorCode: number; text: string } | undefined {
     if (code !== MessageCode.pathTrackReq && code !== MessageCode.pingReq) return undefined;
     let expiration: bigint | undefined;
     try {
-      const c = messageContents.decode(new Reader(message, contentsAt));
+      const c = messageContents.decode(new Reader(rest));
       if (code === MessageCode.pathTrackReq) {
         expiration = decodeBody(MessageCode.pathTrackReq, c.body, this.node.kinds).request.expiration;
       } else {

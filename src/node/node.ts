@@ -213,7 +213,7 @@ export class ReloadNode {
         maxMessageSize: this.params.maxMessageSize,
         handlers: {
           onConnection: (conn) => this.connectionUp(conn),
-          onMessage: (conn, bytes) => this.router.receive(conn, bytes),
+          onMessage: (conn, bytes, tail) => this.router.receive(conn, bytes, tail),
           onClose: (conn, reason) => this.connectionDown(conn, reason),
           onLinkHint: (conn, hint) => this.linkHint(conn, hint),
           onMessageTooLarge: (conn, info) => this.router.messageTooLarge(conn, info.head, info.length),

@@ -30,18 +30,18 @@ import {
 import { type Destination, destinationsEqual } from '../wire/destination.js';
 import { errorResponse } from '../wire/error.js';
 import { type ForwardingHeader, type ForwardingOption, forwardingHeader } from '../wire/forwarding-header.js';
-import { Reassembler, fragmentMessage } from '../wire/fragment.js';
-import { encodeViaEntry, rewriteForNextHop } from '../wire/forward.js';
+import { FRAGMENT_VIA_HEADROOM, Reassembler, fragmentMessage } from '../wire/fragment.js';
+import { encodeViaEntry, rewriteHeader } from '../wire/forward.js';
 import { isWildcardNodeId, wildcardNodeId } from '../wire/ids.js';
 import {
   type DecodedMessage,
   type MessageExtension,
   assembleMessage,
-  decodeMessage,
   isWholeMessage,
   messageContents,
 } from '../wire/message.js';
 import { ConnectionTable, type LinkEntry } from './connection-table.js';
+import { MessageBytes, joinPieces } from './message-bytes.js';
 import { type Answer, DuplicateCache, TransactionTable } from './transactions.js';
 import { DUPLICATE_WINDOW_MS } from '../node/parameters.js';
 
@@ -153,16 +153,19 @@ export class Router {
   gateway: LinkEntry | undefined;
   /**
    * Observes every message (or fragment) received from or handed to a link, for captures
-   * and diagnostics. Must not modify the bytes.
+   * and diagnostics. Must not modify the bytes. With `tail`, the message is `bytes` (then
+   * exactly its ForwardingHeader) followed by `tail`: a forwarded message's gather list,
+   * which the router does not join for the tap's sake (joinPieces in
+   * src/routing/message-bytes.ts does).
    */
-  tap: ((direction: 'in' | 'out', link: LinkEntry, bytes: Uint8Array) => void) | undefined;
+  tap: ((direction: 'in' | 'out', link: LinkEntry, bytes: Uint8Array, tail?: Uint8Array) => void) | undefined;
   /**
-   * Looks at a whole request this node is about to forward for another node: its
-   * MessageContents start at `message[contentsAt]` (then the security block). Returning an
+   * Looks at a whole request this node is about to forward for another node: `rest` holds
+   * its MessageContents, then the security block (the bytes after the ForwardingHeader). Returning an
    * error answers the request with it instead of forwarding it (RFC 7851 §5.3: an expired
    * diagnostic request gets Error_Message_Expired at the intermediate peer).
    */
-  forwardCheck: ((code: number, message: Uint8Array, contentsAt: number) => { errorCode: number; text: string } | undefined) | undefined;
+  forwardCheck: ((code: number, rest: Uint8Array) => { errorCode: number; text: string } | undefined) | undefined;
 
   private readonly transactions: TransactionTable;
   private readonly duplicates: DuplicateCache;
@@ -214,46 +217,56 @@ export class Router {
 
   // ---------------------------------------------------------------- receive
 
-  /** Entry point for every message a link delivers. */
-  receive(conn: Connection, bytes: Uint8Array): void {
+  /**
+   * Entry point for every message a link delivers; with `tail` (the memory link's gather
+   * list) the message is `bytes` followed by `tail`.
+   */
+  receive(conn: Connection, bytes: Uint8Array, tail?: Uint8Array): void {
     if (this.stopped) return;
     const entry = this.table.byConnectionId(conn.id) ?? this.linkUp(conn);
     entry.lastSeen = this.init.clock.monotonic();
-    this.tap?.('in', entry, bytes);
+    const total = tail === undefined ? bytes.length : bytes.length + tail.length;
     this.stats.received++;
-    this.stats.bytesIn += bytes.length;
+    this.stats.bytesIn += total;
     let header: ForwardingHeader;
-    let headerSize: number;
+    let m: MessageBytes;
     try {
       const r = new Reader(bytes);
       header = forwardingHeader.decode(r);
-      headerSize = r.pos;
-      if (header.length !== bytes.length) {
-        throw new DecodeError('ForwardingHeader', 'length', 'length', 16, `says ${header.length}, got ${bytes.length}`);
+      if (header.length !== total) {
+        throw new DecodeError('ForwardingHeader', 'length', 'length', 16, `says ${header.length}, got ${total}`);
+      }
+      if (tail === undefined || r.pos === bytes.length) {
+        m = new MessageBytes(bytes, r.pos, tail);
+      } else {
+        // Pieces that do not split at the header's end: one buffer, as from a socket.
+        m = new MessageBytes(joinPieces(bytes, tail), r.pos);
       }
     } catch (err) {
+      this.tap?.('in', entry, tail === undefined ? bytes : joinPieces(bytes, tail));
       this.stats.decodeErrors++;
       this.drop('undecodable forwarding header', { error: (err as Error).message, link: conn.id });
       return;
     }
+    if (this.tap) this.tap('in', entry, m.head, m.tail);
     // RFC 6940 §6.3.2 / behaviour §2 step 2: header checks at every node.
     if (header.overlay !== this.init.overlayHash) return this.drop('wrong overlay', { overlay: header.overlay });
     if (header.version !== RELOAD_VERSION) return this.drop('unsupported version', { version: header.version });
     if (header.ttl > this.init.params.initialTtl) {
-      this.replyError(entry, header, bytes, headerSize, ErrorCode.ttlExceeded, `TTL ${header.ttl} exceeds initial-ttl`);
+      this.replyError(entry, header, m, ErrorCode.ttlExceeded, `TTL ${header.ttl} exceeds initial-ttl`);
       return;
     }
-    this.route(entry, header, bytes, headerSize);
+    this.route(entry, header, m);
   }
 
-  private route(from: LinkEntry | undefined, header: ForwardingHeader, bytes: Uint8Array, headerSize: number): void {
+  private route(from: LinkEntry | undefined, header: ForwardingHeader, m: MessageBytes): void {
     const dests = header.destinationList;
     if (dests.length === 0) return this.drop('empty destination list');
     // Behaviour §2 step 4: a repeated destination is a loop.
     for (let i = 0; i < dests.length; i++) {
       for (let j = i + 1; j < dests.length; j++) {
         if (destinationsEqual(dests[i]!, dests[j]!)) {
-          this.replyError(from, header, bytes, headerSize, ErrorCode.invalidMessage, 'duplicate destination');
+          this.replyError(from, header, m, ErrorCode.invalidMessage, 'duplicate destination');
           return;
         }
       }
@@ -262,23 +275,23 @@ export class Router {
     switch (first.type) {
       case 'node': {
         if (bytesEqual(first.id, this.nodeId)) {
-          if (dests.length === 1) return this.deliver(from, header, bytes, headerSize);
-          return this.reroute(from, header, bytes, headerSize, dests.slice(1));
+          if (dests.length === 1) return this.deliver(from, header, m);
+          return this.reroute(from, header, m, dests.slice(1));
         }
-        if (isWildcardNodeId(first.id)) return this.deliver(from, header, bytes, headerSize);
+        if (isWildcardNodeId(first.id)) return this.deliver(from, header, m);
         const direct = this.table.byNode(first.id);
-        if (direct) return this.forward(from, header, bytes, headerSize, direct, dests);
+        if (direct) return this.forward(from, header, m, direct, dests);
         if (this.init.isPeer && this.topology?.isResponsible(first.id)) {
           return this.drop('no such node in our range', { node: toHex(first.id) });
         }
-        return this.forwardByTopology(from, header, bytes, headerSize, first.id, dests);
+        return this.forwardByTopology(from, header, m, first.id, dests);
       }
       case 'resource': {
         if (this.init.isPeer && this.topology?.isResponsible(first.id)) {
           if (dests.length !== 1) return this.drop('resource id is not the only destination');
-          return this.deliver(from, header, bytes, headerSize);
+          return this.deliver(from, header, m);
         }
-        return this.forwardByTopology(from, header, bytes, headerSize, first.id, dests);
+        return this.forwardByTopology(from, header, m, first.id, dests);
       }
       case 'compressed':
       case 'opaque': {
@@ -289,7 +302,7 @@ export class Router {
           // The link's Node-ID names it; a link never bound is reached by the wildcard.
           rest = [{ type: 'node', id: link.nodeId ?? this.wildcard }];
         }
-        return this.forward(from, header, bytes, headerSize, link, rest);
+        return this.forward(from, header, m, link, rest);
       }
     }
   }
@@ -298,8 +311,7 @@ export class Router {
   private reroute(
     from: LinkEntry | undefined,
     header: ForwardingHeader,
-    bytes: Uint8Array,
-    headerSize: number,
+    m: MessageBytes,
     rest: Destination[],
   ): void {
     const next = rest[0]!;
@@ -307,18 +319,16 @@ export class Router {
       // The usual case (a response retracing its path, or a source route): the next entry
       // is a directly connected node; pop our entry while forwarding (one rewrite).
       const direct = this.table.byNode(next.id);
-      if (direct) return this.forward(from, header, bytes, headerSize, direct, rest, true);
+      if (direct) return this.forward(from, header, m, direct, rest, true);
     }
     const h: ForwardingHeader = { ...header, destinationList: rest };
-    const rebuilt = this.rebuild(h, bytes, headerSize);
-    this.route(from, h, rebuilt.bytes, rebuilt.headerSize);
+    this.route(from, h, this.rebuild(h, m));
   }
 
   private forwardByTopology(
     from: LinkEntry | undefined,
     header: ForwardingHeader,
-    bytes: Uint8Array,
-    headerSize: number,
+    m: MessageBytes,
     id: Uint8Array,
     dests: Destination[],
   ): void {
@@ -330,19 +340,18 @@ export class Router {
       next = this.gateway;
     }
     if (!next) {
-      this.replyError(from, header, bytes, headerSize, ErrorCode.notFound, 'no route to destination');
+      this.replyError(from, header, m, ErrorCode.notFound, 'no route to destination');
       return;
     }
     if (from && next === from && from.nodeId && !this.init.isPeer) return this.drop('would loop back');
-    this.forward(from, header, bytes, headerSize, next, dests);
+    this.forward(from, header, m, next, dests);
   }
 
   /** Sends a message on to `next` (RFC 6940 §6.1.2), appending the previous hop to requests' Via Lists. */
   private forward(
     from: LinkEntry | undefined,
     header: ForwardingHeader,
-    bytes: Uint8Array,
-    headerSize: number,
+    m: MessageBytes,
     next: LinkEntry,
     dests: Destination[],
     /** `dests` is the header's Destination List without its first entry (ours). */
@@ -351,40 +360,40 @@ export class Router {
     if (from !== undefined) {
       if (header.ttl === 0) {
         // RFC 7851 §5.3: a PathTrack that runs out of hops gets Error_TTL_Hops_Exceeded.
-        const pathTrack = this.peekCode(header, bytes, headerSize) === MessageCode.pathTrackReq;
-        this.replyError(from, header, bytes, headerSize, pathTrack ? ErrorCode.ttlHopsExceeded : ErrorCode.ttlExceeded, 'TTL exhausted');
+        const pathTrack = this.peekCode(header, m) === MessageCode.pathTrackReq;
+        this.replyError(from, header, m, pathTrack ? ErrorCode.ttlHopsExceeded : ErrorCode.ttlExceeded, 'TTL exhausted');
         return;
       }
       // Behaviour §2 step 6: an unknown FORWARD_CRITICAL option stops the message here.
       for (const o of header.options) {
         if (o.flags & ForwardingFlag.forwardCritical && !this.knownOptions.has(o.type)) {
-          this.replyError(from, header, bytes, headerSize, ErrorCode.unsupportedForwardingOption, `option ${o.type}`);
+          this.replyError(from, header, m, ErrorCode.unsupportedForwardingOption, `option ${o.type}`);
           return;
         }
       }
     }
-    const isRequest = this.peekIsRequest(header, bytes, headerSize);
+    const isRequest = this.peekIsRequest(header, m);
     if (from !== undefined && isRequest && header.viaList.some((v) => v.type === 'node' && bytesEqual(v.id, this.nodeId))) {
       // The request passed here before: a routing loop (RFC 7851 §5.3 intermediate-peer
       // check). Stop it here rather than let it circle until its TTL runs out.
-      this.replyError(from, header, bytes, headerSize, ErrorCode.loopDetected, 'routing loop: this node is already in the Via List');
+      this.replyError(from, header, m, ErrorCode.loopDetected, 'routing loop: this node is already in the Via List');
       return;
     }
     if (from !== undefined && isRequest && this.forwardCheck && isWholeMessage(header.fragment)) {
-      const code = this.peekCode(header, bytes, headerSize);
-      const refusal = code === undefined ? undefined : this.forwardCheck(code, bytes, headerSize);
+      const code = this.peekCode(header, m);
+      const refusal = code === undefined ? undefined : this.forwardCheck(code, m.rest());
       if (refusal) {
-        this.replyError(from, header, bytes, headerSize, refusal.errorCode, refusal.text);
+        this.replyError(from, header, m, refusal.errorCode, refusal.text);
         return;
       }
     }
     if (from !== undefined) this.stats.forwarded++;
     if (from !== undefined && (popFirst || dests === header.destinationList)) {
       // Fast path (src/wire/forward.ts): the TTL, for requests the Via List, and when our
-      // own entry leads the Destination List that entry change — patched on the bytes,
-      // nothing re-encoded.
+      // own entry leads the Destination List that entry change — patched on the header's
+      // bytes, nothing re-encoded; the rest of the message follows it uncopied.
       const rewrite = { removeFirstDestination: popFirst, ...(isRequest ? { appendVia: this.viaEntry(from) } : {}) };
-      this.transmit(next, rewriteForNextHop(bytes, rewrite));
+      this.transmit(next, rewriteHeader(m.head, m.length, rewrite), m.rest());
       return;
     }
     const via = from !== undefined && isRequest ? [...header.viaList, this.previousHop(from)] : header.viaList;
@@ -394,8 +403,8 @@ export class Router {
       viaList: via,
       destinationList: dests,
     };
-    const out = this.rebuild(h, bytes, headerSize).bytes;
-    this.transmit(next, out);
+    const out = this.rebuild(h, m);
+    this.transmit(next, out.head, out.rest());
   }
 
   /** The encoded Via List entry naming `link` (cached per link and Node-ID). */
@@ -415,48 +424,55 @@ export class Router {
   }
 
   /** The message code of a whole message or first fragment; undefined for later fragments. */
-  private peekCode(header: ForwardingHeader, bytes: Uint8Array, headerSize: number): number | undefined {
-    if ((header.fragment & FRAGMENT_OFFSET_MASK) !== 0 || bytes.length < headerSize + 2) return undefined;
-    return (bytes[headerSize]! << 8) | bytes[headerSize + 1]!;
+  private peekCode(header: ForwardingHeader, m: MessageBytes): number | undefined {
+    if ((header.fragment & FRAGMENT_OFFSET_MASK) !== 0) return undefined;
+    return m.leadingCode();
   }
 
   /** Whether a (first) fragment carries a request code; later fragments count as requests. */
-  private peekIsRequest(header: ForwardingHeader, bytes: Uint8Array, headerSize: number): boolean {
-    if ((header.fragment & FRAGMENT_OFFSET_MASK) !== 0 || bytes.length < headerSize + 2) return true;
-    return isRequestCode((bytes[headerSize]! << 8) | bytes[headerSize + 1]!);
+  private peekIsRequest(header: ForwardingHeader, m: MessageBytes): boolean {
+    const code = this.peekCode(header, m);
+    return code === undefined || isRequestCode(code);
   }
 
-  private rebuild(h: ForwardingHeader, bytes: Uint8Array, headerSize: number): { bytes: Uint8Array; headerSize: number } {
-    const payload = bytes.subarray(headerSize);
-    const newHeaderSize = forwardingHeader.size(h);
-    h.length = newHeaderSize + payload.length;
-    const w = new Writer(new Uint8Array(h.length));
+  /** The message with header `h` re-encoded (its `length` set) and the rest unchanged, uncopied. */
+  private rebuild(h: ForwardingHeader, m: MessageBytes): MessageBytes {
+    const rest = m.rest();
+    const size = forwardingHeader.size(h);
+    h.length = size + rest.length;
+    const w = new Writer(new Uint8Array(size));
     forwardingHeader.encode(w, h);
-    w.bytes(payload);
-    return { bytes: w.buf, headerSize: newHeaderSize };
+    return new MessageBytes(w.buf, size, rest);
   }
 
-  private transmit(link: LinkEntry, bytes: Uint8Array): void {
+  /** Hands a message — `bytes`, then `tail` if given — to a link; UDP links get fragments (RFC 6940 §6.7). */
+  private transmit(link: LinkEntry, bytes: Uint8Array, tail?: Uint8Array): void {
     const conn = link.connection;
-    const pieces = conn.transport === 'udp' ? fragmentMessage(bytes, this.init.params.datagramMtu) : [bytes];
-    for (const p of pieces) {
-      this.stats.bytesOut += p.length;
-      this.tap?.('out', link, p);
-      conn.send(p).catch((err: Error) => {
-        this.init.log.debug('link send failed', { link: conn.id, error: err.message });
-      });
+    const length = tail === undefined ? bytes.length : bytes.length + tail.length;
+    if (conn.transport === 'udp' && length > this.init.params.datagramMtu - FRAGMENT_VIA_HEADROOM) {
+      for (const p of fragmentMessage(tail === undefined ? bytes : joinPieces(bytes, tail), this.init.params.datagramMtu)) this.send(link, p);
+      return;
     }
+    this.send(link, bytes, tail);
+  }
+
+  private send(link: LinkEntry, bytes: Uint8Array, tail?: Uint8Array): void {
+    const conn = link.connection;
+    this.stats.bytesOut += tail === undefined ? bytes.length : bytes.length + tail.length;
+    if (this.tap) this.tap('out', link, bytes, tail);
+    conn.send(bytes, tail).catch((err: Error) => {
+      this.init.log.debug('link send failed', { link: conn.id, error: err.message });
+    });
   }
 
   // ---------------------------------------------------------------- deliver
 
-  private deliver(from: LinkEntry | undefined, header: ForwardingHeader, bytes: Uint8Array, headerSize: number): void {
-    let whole = bytes;
+  private deliver(from: LinkEntry | undefined, header: ForwardingHeader, m: MessageBytes): void {
     if (!isWholeMessage(header.fragment)) {
       try {
-        const r = this.reassembler.add(bytes, this.init.clock.monotonic(), from?.connection.id ?? 'local');
+        const r = this.reassembler.add(m.whole(), this.init.clock.monotonic(), from?.connection.id ?? 'local');
         if (!r) return;
-        whole = r;
+        m = new MessageBytes(r, Router.headerSizeOf(r));
       } catch (err) {
         this.stats.decodeErrors++;
         return this.drop('reassembly failed', { error: (err as Error).message });
@@ -464,10 +480,10 @@ export class Router {
     }
     let msg: DecodedMessage;
     try {
-      msg = decodeMessage(whole);
+      msg = m.decode();
     } catch (err) {
       this.stats.decodeErrors++;
-      this.replyError(from, header, whole, headerSize, ErrorCode.invalidMessage, (err as Error).message);
+      this.replyError(from, header, m, ErrorCode.invalidMessage, (err as Error).message);
       return;
     }
     let signer: SignerInfo;
@@ -678,7 +694,7 @@ export class Router {
       try {
         const r = new Reader(bytes);
         const header = forwardingHeader.decode(r);
-        this.deliver(undefined, header, bytes, r.pos);
+        this.deliver(undefined, header, new MessageBytes(bytes, r.pos));
       } catch (err) {
         this.drop('loopback failed', { error: (err as Error).message });
       }
@@ -689,18 +705,14 @@ export class Router {
   private replyError(
     from: LinkEntry | undefined,
     header: ForwardingHeader,
-    bytes: Uint8Array,
-    headerSize: number,
+    m: MessageBytes,
     errorCode: number,
     text: string,
   ): Promise<void> | undefined {
     this.drop(text, { errorCode });
-    if (!from || !this.peekIsRequest(header, bytes, headerSize)) return;
-    if ((header.fragment & FRAGMENT_OFFSET_MASK) !== 0) return;
-    let code: number;
-    if (bytes.length >= headerSize + 2) code = (bytes[headerSize]! << 8) | bytes[headerSize + 1]!;
-    else return;
-    if (!isRequestCode(code)) return;
+    // Only a whole request, or a request's first fragment, is answered.
+    const code = this.peekCode(header, m);
+    if (!from || code === undefined || !isRequestCode(code)) return;
     const reply: ForwardingHeader = {
       overlay: this.init.overlayHash,
       configurationSequence: this.init.params.configurationSequence,
@@ -752,7 +764,7 @@ export class Router {
       return undefined; // An undecodable head: close silently.
     }
     // The link closes once the (asynchronously signed) error answer is on its way.
-    return this.replyError(entry, header, head, headerSize, ErrorCode.messageTooLarge, `message of ${length} bytes exceeds max-message-size`);
+    return this.replyError(entry, header, new MessageBytes(head, headerSize), ErrorCode.messageTooLarge, `message of ${length} bytes exceeds max-message-size`);
   }
 
   // ---------------------------------------------------------------- originate
@@ -882,7 +894,7 @@ export class Router {
       this.transmit(next, bytes);
       return;
     }
-    this.route(undefined, header, bytes, headerSize);
+    this.route(undefined, header, new MessageBytes(bytes, headerSize));
   }
 
   get pendingTransactions(): number {

@@ -497,21 +497,23 @@ export class Simulation {
 
   private tapTraffic(node: ReloadNode): void {
     const t = this.traffic;
-    node.router.tap = (direction, _link, bytes) => {
+    node.router.tap = (direction, _link, head, tail) => {
       if (direction !== 'out') return;
-      const hs = Router.headerSizeOf(bytes);
-      if (bytes.length < hs + 2) return;
-      const code = (bytes[hs]! << 8) | bytes[hs + 1]!;
+      // A forwarded message comes as its header (`head`) and the rest (`tail`).
+      const rest = tail ?? head.subarray(Router.headerSizeOf(head));
+      if (rest.length < 2) return;
+      const code = (rest[0]! << 8) | rest[1]!;
+      const length = head.length + (tail ? tail.length : 0);
       const req = code === MessageCode.error ? code : code & 1 ? code : code - 1;
       if (MAINTENANCE_CODES.has(req)) {
         t.maintenanceMsgs++;
-        t.maintenanceBytes += bytes.length;
+        t.maintenanceBytes += length;
       } else if (STORAGE_CODES.has(req)) {
         t.storageMsgs++;
-        t.storageBytes += bytes.length;
+        t.storageBytes += length;
       } else {
         t.otherMsgs++;
-        t.otherBytes += bytes.length;
+        t.otherBytes += length;
       }
     };
   }

@@ -5,13 +5,18 @@
  *   - request: append the previous hop to the Via List (symmetric recursive routing);
  *   - response: remove this node's own entry from the front of the Destination List;
  *   - both: decrement the TTL, then patch `via_list_length`, `destination_list_length` and
- *     `length`; everything after the header (contents, security block) is copied unchanged.
+ *     `length`; everything after the header (contents, security block) is unchanged.
  *
- * One output allocation per message (none with `rewriteInto`), no object decoding, no body
- * parsing, no signature check (intermediate peers never verify, §6.3.4). The output of
- * `rewriteForNextHop` is carved from a shared slab (src/wire/slab.ts): it is an ordinary
- * Uint8Array, but its `.buffer` is shared with other messages, so callers must not write
- * outside it (the same contract as Node's pooled Buffers).
+ * `rewriteHeader` produces only the new ForwardingHeader: the router sends it followed by the
+ * received message's unchanged rest as a gather list (Connection.send's `tail`), so a hop
+ * copies the header (tens of bytes) instead of the whole message (a certificate-carrying
+ * message is ~1.4 KB; copying it at every hop was most of the simulator's allocation).
+ * `rewriteForNextHop` builds the whole rewritten message in one buffer.
+ *
+ * No object decoding, no body parsing, no signature check (intermediate peers never verify,
+ * §6.3.4). Outputs are carved from a shared slab (src/wire/slab.ts): ordinary Uint8Arrays
+ * whose `.buffer` is shared with other messages, so callers must not write outside them (the
+ * same contract as Node's pooled Buffers).
  */
 import { ReloadError } from '../common/errors.js';
 import { DecodeError, EncodeError, Writer } from './codec.js';
@@ -60,16 +65,20 @@ interface Plan {
   ttl: number;
   viaEnd: number;
   destLen: number;
+  headerEnd: number;
   newViaLen: number;
   removed: number;
   outLength: number;
 }
 
-/** Checks what the rewrite relies on and computes the new lengths (no allocation). */
-function plan(m: Uint8Array, rewrite: ForwardRewrite): Plan {
-  const total = m.length;
-  if (total < FORWARDING_HEADER_FIXED_SIZE) {
-    throw new DecodeError(S, 'options_length', 'truncated', total, `message of ${total} bytes is shorter than the fixed header`);
+/**
+ * Checks what the rewrite relies on and computes the new lengths (no allocation). `m` holds
+ * at least the ForwardingHeader; `total` is the whole message's length (m.length when `m`
+ * is the whole message, more when the rest travels as a separate piece).
+ */
+function plan(m: Uint8Array, rewrite: ForwardRewrite, total: number): Plan {
+  if (m.length < FORWARDING_HEADER_FIXED_SIZE) {
+    throw new DecodeError(S, 'options_length', 'truncated', m.length, `message of ${m.length} bytes is shorter than the fixed header`);
   }
   const token = ((m[0]! << 24) | (m[1]! << 16) | (m[2]! << 8) | m[3]!) >>> 0;
   if (token !== RELO_TOKEN) {
@@ -84,6 +93,9 @@ function plan(m: Uint8Array, rewrite: ForwardRewrite): Plan {
   if (headerEnd > total) {
     throw new DecodeError(S, 'length', 'length', LENGTH_AT, `message length ${total} is shorter than its header (${headerEnd})`);
   }
+  if (headerEnd > m.length) {
+    throw new DecodeError(S, 'options_length', 'truncated', m.length, `the header needs ${headerEnd} bytes, ${m.length} given`);
+  }
   const ttl = m[TTL_AT]!;
   if (ttl === 0) throw new ReloadError(ErrorCode.ttlExceeded, 'TTL is 0: the message cannot be forwarded');
   const added = rewrite.appendVia ? rewrite.appendVia.length : 0;
@@ -93,31 +105,32 @@ function plan(m: Uint8Array, rewrite: ForwardRewrite): Plan {
   if (newViaLen > 0xffff) throw new EncodeError(S, 'via_list_length', `${newViaLen} bytes exceed 65535`);
   const outLength = total + added - removed;
   if (outLength > 0xffffffff) throw new EncodeError(S, 'length', 'message exceeds 2^32-1 bytes');
-  return { ttl, viaEnd, destLen, newViaLen, removed, outLength };
+  return { ttl, viaEnd, destLen, headerEnd, newViaLen, removed, outLength };
 }
 
-function write(m: Uint8Array, rewrite: ForwardRewrite, p: Plan, out: Uint8Array, at: number): void {
+/** Writes the rewritten message — or with `headerOnly` its ForwardingHeader — at `out[0]`. */
+function write(m: Uint8Array, rewrite: ForwardRewrite, p: Plan, out: Uint8Array, headerOnly: boolean): void {
   // Fixed header and Via List, then the new Via entry, then the rest minus the removed entry.
-  out.set(m.subarray(0, p.viaEnd), at);
-  let o = at + p.viaEnd;
+  out.set(m.subarray(0, p.viaEnd), 0);
+  let o = p.viaEnd;
   const via = rewrite.appendVia;
   if (via) {
     out.set(via, o);
     o += via.length;
   }
-  out.set(m.subarray(p.viaEnd + p.removed), o);
+  out.set(m.subarray(p.viaEnd + p.removed, headerOnly ? p.headerEnd : m.length), o);
   const n = p.outLength;
-  out[at + TTL_AT] = p.ttl - 1;
-  out[at + LENGTH_AT] = n >>> 24;
-  out[at + LENGTH_AT + 1] = n >>> 16;
-  out[at + LENGTH_AT + 2] = n >>> 8;
-  out[at + LENGTH_AT + 3] = n;
-  out[at + VIA_LENGTH_AT] = p.newViaLen >>> 8;
-  out[at + VIA_LENGTH_AT + 1] = p.newViaLen;
+  out[TTL_AT] = p.ttl - 1;
+  out[LENGTH_AT] = n >>> 24;
+  out[LENGTH_AT + 1] = n >>> 16;
+  out[LENGTH_AT + 2] = n >>> 8;
+  out[LENGTH_AT + 3] = n;
+  out[VIA_LENGTH_AT] = p.newViaLen >>> 8;
+  out[VIA_LENGTH_AT + 1] = p.newViaLen;
   if (p.removed) {
     const newDestLen = p.destLen - p.removed;
-    out[at + DEST_LENGTH_AT] = newDestLen >>> 8;
-    out[at + DEST_LENGTH_AT + 1] = newDestLen;
+    out[DEST_LENGTH_AT] = newDestLen >>> 8;
+    out[DEST_LENGTH_AT + 1] = newDestLen;
   }
 }
 
@@ -129,29 +142,24 @@ function write(m: Uint8Array, rewrite: ForwardRewrite, p: Plan, out: Uint8Array,
  * forwarded (behaviour digest §2.1). Returns a new message (one allocation).
  */
 export function rewriteForNextHop(message: Uint8Array, rewrite: ForwardRewrite): Uint8Array {
-  const p = plan(message, rewrite);
+  const p = plan(message, rewrite, message.length);
   const out = allocateBytes(p.outLength);
-  write(message, rewrite, p, out, 0);
+  write(message, rewrite, p, out, false);
   return out;
 }
 
-/** The length of the message `rewriteForNextHop` would produce (same checks, no allocation). */
-export function rewrittenLength(message: Uint8Array, rewrite: ForwardRewrite): number {
-  return plan(message, rewrite).outLength;
-}
-
 /**
- * As rewriteForNextHop, but into `out` at `offset` (e.g. after a FramedMessage header in a
- * send buffer the link layer manages); returns the bytes written. `out` must not overlap
- * `message`. A RangeError if the rewritten message does not fit.
+ * The same rewrite, returning only the new ForwardingHeader: the next hop gets it followed by
+ * the unchanged rest of the message, `message.subarray(oldHeaderSize)` (or the separate piece
+ * that already holds it). `head` holds at least the ForwardingHeader; `total` is the whole
+ * message's length, which the `length` field must state. The same checks and errors as
+ * rewriteForNextHop; the returned header's `length` field states the rewritten total.
  */
-export function rewriteInto(message: Uint8Array, rewrite: ForwardRewrite, out: Uint8Array, offset = 0): number {
-  const p = plan(message, rewrite);
-  if (offset < 0 || offset + p.outLength > out.length) {
-    throw new RangeError(`${p.outLength} bytes do not fit at offset ${offset} of a ${out.length}-byte buffer`);
-  }
-  write(message, rewrite, p, out, offset);
-  return p.outLength;
+export function rewriteHeader(head: Uint8Array, total: number, rewrite: ForwardRewrite): Uint8Array {
+  const p = plan(head, rewrite, total);
+  const out = allocateBytes(p.outLength - (total - p.headerEnd));
+  write(head, rewrite, p, out, true);
+  return out;
 }
 
 /** A request passing through: append the previous hop to the Via List, TTL − 1. */

@@ -7,7 +7,16 @@ import { type Codec, DecodeError, EncodeError, Reader, Writer, decode, encode } 
 import { FramedMessageType } from './constants.js';
 
 export type FramedMessage =
-  | { type: 'data'; sequence: number; message: Uint8Array }
+  | {
+      type: 'data';
+      sequence: number;
+      message: Uint8Array;
+      /**
+       * Addition (encoding only): the message continues with these bytes — a gather list,
+       * written as one message (see Connection.send). Decoding never sets it.
+       */
+      tail?: Uint8Array;
+    }
   | { type: 'ack'; ackSequence: number; received: number };
 
 const S = 'FramedMessage';
@@ -20,10 +29,9 @@ export const framedMessage: Codec<FramedMessage> = {
   name: S,
   size(f) {
     if (f.type === 'ack') return ACK_FRAME_SIZE;
-    if (f.message.length > MAX_FRAMED_MESSAGE) {
-      throw new EncodeError(S, 'message', `${f.message.length} bytes exceed the 3-byte length`);
-    }
-    return DATA_FRAME_OVERHEAD + f.message.length;
+    const n = f.message.length + (f.tail ? f.tail.length : 0);
+    if (n > MAX_FRAMED_MESSAGE) throw new EncodeError(S, 'message', `${n} bytes exceed the 3-byte length`);
+    return DATA_FRAME_OVERHEAD + n;
   },
   encode(w: Writer, f) {
     if (f.type === 'ack') {
@@ -34,7 +42,13 @@ export const framedMessage: Codec<FramedMessage> = {
     }
     w.u8(FramedMessageType.data);
     w.u32(f.sequence >>> 0);
-    w.opaque(3, f.message);
+    if (f.tail) {
+      w.length(3, f.message.length + f.tail.length);
+      w.bytes(f.message);
+      w.bytes(f.tail);
+    } else {
+      w.opaque(3, f.message);
+    }
   },
   decode(r: Reader): FramedMessage {
     const at = r.pos;

@@ -134,6 +134,27 @@ export function decodeMessage(bytes: Uint8Array): DecodedMessage {
   if (header.length !== bytes.length) {
     throw new DecodeError('ForwardingHeader', 'length', 'length', 16, `says ${header.length} bytes, message has ${bytes.length}`);
   }
+  return decodeAfterHeader(header, bytes, r);
+}
+
+/**
+ * The same for a message held in two pieces: `head` exactly its ForwardingHeader, `rest` the
+ * MessageContents and SecurityBlock (a forwarded message's gather list, src/routing/
+ * message-bytes.ts), decoded without joining them. Error offsets past the header count from
+ * the start of `rest`.
+ */
+export function decodeMessageParts(head: Uint8Array, rest: Uint8Array): DecodedMessage {
+  const r = new Reader(head);
+  const header = forwardingHeader.decode(r);
+  r.done('ForwardingHeader');
+  if (header.length !== head.length + rest.length) {
+    throw new DecodeError('ForwardingHeader', 'length', 'length', 16, `says ${header.length} bytes, message has ${head.length + rest.length}`);
+  }
+  return decodeAfterHeader(header, rest, new Reader(rest));
+}
+
+/** MessageContents and SecurityBlock from `r` (positioned in `bytes` right after the header). */
+function decodeAfterHeader(header: ForwardingHeader, bytes: Uint8Array, r: Reader): DecodedMessage {
   if (!isWholeMessage(header.fragment)) {
     throw new DecodeError('ForwardingHeader', 'fragment', 'value', 12, 'message is a fragment; reassemble first');
   }

@@ -5,7 +5,8 @@ import type { Connection, LinkAddress, LinkError, LinkHandlers, LinkHint, Oversi
 
 export interface Recorded extends LinkHandlers {
   connections: Connection[];
-  messages: { conn: Connection; text: string; bytes: Uint8Array }[];
+  /** `bytes` is the whole message; `pieces` 2 when it came as a gather list (memory link). */
+  messages: { conn: Connection; text: string; bytes: Uint8Array; pieces: 1 | 2 }[];
   closes: { conn: Connection; reason: string }[];
   hints: { conn: Connection; hint: LinkHint }[];
   errors: LinkError[];
@@ -22,7 +23,10 @@ export function recorder(onTooLarge?: (conn: Connection, info: OversizedMessage)
     errors: [],
     oversized: [],
     onConnection: (conn) => void r.connections.push(conn),
-    onMessage: (conn, bytes) => void r.messages.push({ conn, text: Buffer.from(bytes).toString('latin1'), bytes }),
+    onMessage: (conn, message, tail) => {
+      const bytes = tail === undefined ? message : new Uint8Array(Buffer.concat([message, tail]));
+      r.messages.push({ conn, text: Buffer.from(bytes).toString('latin1'), bytes, pieces: tail === undefined ? 1 : 2 });
+    },
     onClose: (conn, reason) => void r.closes.push({ conn, reason }),
     onLinkHint: (conn, hint) => void r.hints.push({ conn, hint }),
     onError: (e) => void r.errors.push(e),

@@ -76,6 +76,33 @@ t.test('framed bytes are counted although nothing is encoded', async (t) => {
   t.equal(a.tr.address!.host, 'mem', 'connect registered an address');
 });
 
+t.test('a gather send reaches the handler as the same two pieces, counted as one frame; limits count both', async (t) => {
+  const clock = new VirtualClock(0);
+  const net = new MemoryNetwork({ clock });
+  const a = node(net, { maxMessageSize: 12 });
+  const b = node(net, { maxMessageSize: 8 });
+  const bAddr = await b.tr.listen(mem(10));
+  const ab = await a.tr.connect(bAddr);
+  const head = text('head|');
+  const tail = text('tai');
+  const got: [Uint8Array, Uint8Array | undefined][] = [];
+  b.rec.onMessage = (_c, m, rest) => void got.push([m, rest]);
+  const p = ab.send(head, tail);
+  clock.advance(0);
+  await p;
+  t.equal(got.length, 1);
+  t.equal(got[0]![0], head, 'zero copy: the head itself');
+  t.equal(got[0]![1], tail, 'and the tail itself');
+  t.equal(ab.stats!.bytesSent, 8 + 8, 'one data frame of 8 message bytes');
+  t.equal(b.rec.connections[0]!.stats!.bytesReceived, 16);
+  await t.rejects(ab.send(text('1234567'), text('890123')), { code: 'ERR_RELOAD_LINK', reason: 'too-large' }, 'the sender limit counts both pieces (13 > 12)');
+  const q = ab.send(text('12345'), text('6789'));
+  clock.advance(20); // past the 10 ms pause after an ack
+  await q;
+  t.equal(b.rec.oversized[0]!.info.length, 9, 'the receiver limit counts both pieces (9 > 8)');
+  t.equal(got.length, 1, 'the oversized one is not delivered');
+});
+
 t.test('a killed endpoint looks like a dead host: sends fail after the SR schedule', async (t) => {
   const clock = new VirtualClock(0);
   const net = new MemoryNetwork({ clock, latencyMs: () => 5 });

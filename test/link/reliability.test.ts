@@ -57,7 +57,7 @@ function sender(clock: VirtualClock, opts: { maxTransmissions?: number; ackGapMs
     stats,
     remote: { host: 'x', port: 1 },
     ...opts,
-    transmit: (seq, m, retransmission) => sent.push({ seq, at: clock.now(), message: Buffer.from(m).toString(), retransmission }),
+    transmit: (seq, m, _tail, retransmission) => sent.push({ seq, at: clock.now(), message: Buffer.from(m).toString(), retransmission }),
     hint: (hint) => hints.push({ hint, at: clock.now() }),
     giveUp: (e) => {
       gaveUp.push(e);

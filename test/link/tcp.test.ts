@@ -62,6 +62,21 @@ t.test('exact frames on the wire, acks from the peer feed the RTT', async (t) =>
   t.equal(conn.stats!.dataFramesReceived, 2);
 });
 
+t.test('a gather send (message + tail) is one data frame on the wire, delivered whole', async (t) => {
+  const { rec, tcp, addr } = await server(t);
+  const a = new TcpTransport({ clock: systemClock, handlers: recorder(), maxMessageSize: 12 });
+  t.teardown(() => a.close());
+  const conn = await a.connect(addr);
+  await conn.send(text('head|'), text('tail'));
+  await conn.send(text('x'), new Uint8Array(0));
+  await waitFor(() => rec.messages.length === 2);
+  t.same(rec.messages.map((m) => [m.text, m.pieces]), [['head|tail', 1], ['x', 1]], 'one contiguous message each');
+  t.equal(conn.stats!.bytesSent, 8 + 9 + 8 + 1);
+  const err = await conn.send(text('1234567'), text('890123')).catch((e: unknown) => e);
+  t.ok(err instanceof LinkError && err.reason === 'too-large', 'the limit counts both pieces (13 > 12)');
+  t.equal(tcp.connections.length, 1);
+});
+
 t.test('a writer sending one byte at a time still yields whole frames', async (t) => {
   const { rec, addr } = await server(t);
   const peer = await rawClient(t, addr.port);

@@ -55,6 +55,19 @@ t.test('data frame and ack bytes on the wire; RTT from the ack; 10 ms gap', asyn
   t.equal(await udp.connect(raw.address), conn, 'one association per remote address');
 });
 
+t.test('a gather send (message + tail) is one datagram with one data frame', async (t) => {
+  const { udp, raw } = await setup(t, { maxMessageSize: 12 });
+  const conn = await udp.connect(raw.address);
+  const p = conn.send(text('head|'), text('tail'));
+  const d = await raw.next();
+  t.equal(hex(d.bytes), dataFrame(0, 'head|tail'));
+  await raw.send(ackFrame(0), d.from);
+  await p;
+  t.equal(conn.stats!.bytesSent, 17);
+  const err = await conn.send(text('1234567'), text('890123')).catch((e: unknown) => e);
+  t.ok(err instanceof LinkError && err.reason === 'too-large', 'the limit counts both pieces (13 > 12)');
+});
+
 t.test('receiver acks every data frame with ack_sequence and the received bitmap', async (t) => {
   const { rec, local, raw } = await setup(t);
   for (const seq of [0, 1, 3, 1]) await raw.send(dataFrame(seq, `m${seq}`), local);

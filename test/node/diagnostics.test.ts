@@ -8,6 +8,7 @@
  * process; and Wireshark's dissector over the diagnostic traffic.
  */
 import t from 'tap';
+import { joinPieces } from '../../src/routing/message-bytes.js';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -94,8 +95,9 @@ for (let i = 0; i < IDS.length; i++) {
     ...(i === 0 ? { firstNode: true } : { bootstrap: [nodes[0]!.addresses[0]!.address] }),
     ...(PREFIXES[i] === 0x20 ? { diagnostics: { access: RESTRICTED } } : {}),
   });
-  node.router.tap = (direction, _link, bytes) => {
+  node.router.tap = (direction, _link, head, tail) => {
     if (direction !== 'out') return;
+    const bytes = tail ? joinPieces(head, tail) : head;
     if (capturing) sent.push(bytes);
     for (const l of outListeners) l(node, bytes);
   };

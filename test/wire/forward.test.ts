@@ -16,8 +16,7 @@ import {
   forwardRequest,
   forwardResponse,
   rewriteForNextHop,
-  rewriteInto,
-  rewrittenLength,
+  rewriteHeader,
 } from '../../src/wire/forward.js';
 import {
   DecodeError,
@@ -147,18 +146,30 @@ t.test('both rewrites at once, and a fragment', async (t) => {
   t.equal(decodeForwardingHeader(out).fragment, 0x80000100, 'fragment field unchanged (offsets count after the header)');
 });
 
-t.test('rewriteInto writes the same bytes into a caller buffer (e.g. after a frame header)', async (t) => {
+t.test('rewriteHeader: the rewritten ForwardingHeader alone; with the unchanged rest it is the rewritten message', async (t) => {
+  for (const name of ['ping_req', 'fetch_ans', 'update_req']) {
+    const e = entry(name);
+    const size = forwardingHeaderSize(decodeForwardingHeader(e.message));
+    for (const rewrite of [{ appendVia: hopBytes }, { removeFirstDestination: true }, { appendVia: hopBytes, removeFirstDestination: true }] as ForwardRewrite[]) {
+      if (rewrite.removeFirstDestination && decodeForwardingHeader(e.message).destinationList.length < 2) continue;
+      const whole = rewriteForNextHop(e.message, rewrite);
+      // From the whole message, and from the header piece alone (the rest elsewhere).
+      for (const head of [e.message, e.message.subarray(0, size)]) {
+        const h = rewriteHeader(head, e.message.length, rewrite);
+        t.equal(h.length, forwardingHeaderSize(decodeForwardingHeader(whole)), `${name}: header only`);
+        const joined = new Uint8Array(whole.length);
+        joined.set(h);
+        joined.set(e.message.subarray(size), h.length);
+        t.equal(toHex(joined), toHex(whole), `${name} ${JSON.stringify(Object.keys(rewrite))}: header + rest = rewriteForNextHop`);
+      }
+    }
+  }
   const e = entry('ping_req');
-  const rewrite = { appendVia: hopBytes };
-  const n = rewrittenLength(e.message, rewrite);
-  t.equal(n, e.message.length + 18);
-  const buf = new Uint8Array(8 + n + 4).fill(0xee);
-  t.equal(rewriteInto(e.message, rewrite, buf, 8), n);
-  t.equal(toHex(buf.subarray(8, 8 + n)), toHex(forwardRequest(e.message, hopBytes)));
-  t.equal(toHex(buf.subarray(0, 8)), 'eeeeeeeeeeeeeeee', 'nothing written before the offset');
-  t.equal(toHex(buf.subarray(8 + n)), 'eeeeeeee', 'nothing written after the message');
-  t.ok(errorOf(() => rewriteInto(e.message, rewrite, buf, 13)) instanceof RangeError, 'does not fit');
-  t.ok(errorOf(() => rewriteInto(e.message, rewrite, buf, -1)) instanceof RangeError, 'negative offset');
+  const size = forwardingHeaderSize(decodeForwardingHeader(e.message));
+  const x = errorOf(() => rewriteHeader(e.message.subarray(0, size - 1), e.message.length, { appendVia: hopBytes }));
+  t.ok(x instanceof DecodeError && x.field === 'options_length' && x.reason === 'truncated', 'a head shorter than the header: truncated');
+  const y = errorOf(() => rewriteHeader(e.message.subarray(0, size), e.message.length + 1, { appendVia: hopBytes }));
+  t.ok(y instanceof DecodeError && y.field === 'length', 'the length field must state the total');
 });
 
 t.test('outputs are independent of the input and of each other', async (t) => {

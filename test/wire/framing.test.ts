@@ -40,6 +40,15 @@ t.test('a data frame: 80 | sequence | 3-byte length | message', async (t) => {
   assertRoundTrip(t, framedMessage, { type: 'data', sequence: 0xffffffff, message: new Uint8Array(0) }, '80 ffffffff 000000');
 });
 
+t.test('a data frame with a tail (gather list) encodes as one message; it decodes as one', async (t) => {
+  const f = encodeFrame({ type: 'data', sequence: 5, message: bytesOf('abcd'), tail: bytesOf('ef01') });
+  t.equal(toHex(f), hex('80 00000005 000004 abcd ef01'));
+  t.equal(framedMessage.size({ type: 'data', sequence: 5, message: bytesOf('abcd'), tail: bytesOf('ef01') }), 8 + 4);
+  const d = decodeFrame(f);
+  t.same(d.type === 'data' && [toHex(d.message), d.tail], ['abcdef01', undefined]);
+  t.throws(() => framedMessage.size({ type: 'data', sequence: 0, message: new Uint8Array(0xffff00), tail: new Uint8Array(0x100) }), /exceed the 3-byte length/);
+});
+
 t.test('an ack frame is always 9 bytes: 81 | ack_sequence | received', async (t) => {
   const b = assertRoundTrip(t, framedMessage, { type: 'ack', ackSequence: 7, received: 0x80000001 }, `
     81         # ack

@@ -13,6 +13,7 @@ import {
   assembleMessage,
   decodeForwardingHeader,
   decodeMessage,
+  decodeMessageParts,
   encodeMessage,
   isWholeMessage,
   messageContents,
@@ -182,6 +183,24 @@ t.test('hostile whole messages', async (t) => {
   const shorter = good.slice(0, 142);
   shorter.set(bytesOf('0000008e'), 16);
   assertDecodeError(t, () => decodeMessage(shorter), { structure: 'Signature', field: 'signature_value', reason: 'length' });
+});
+
+t.test('decodeMessageParts: header and rest in separate buffers decode as the joined message', async (t) => {
+  const good = bytesOf(PING_EXAMPLE);
+  const size = forwardingHeader.size(decodeForwardingHeader(good));
+  const head = good.slice(0, size);
+  const rest = good.slice(size);
+  const whole = decodeMessage(good);
+  const parts = decodeMessageParts(head, rest);
+  t.same(parts, whole);
+  t.equal(parts.contentsBytes.buffer, rest.buffer, 'signed parts are views of the rest');
+  t.equal(parts.signerIdentityBytes.buffer, rest.buffer);
+  // The head must be exactly the header; the length field must state both pieces.
+  assertDecodeError(t, () => decodeMessageParts(good.slice(0, size + 1), rest.slice(1)), { structure: 'ForwardingHeader', field: '(end)', reason: 'trailing' });
+  assertDecodeError(t, () => decodeMessageParts(head, rest.subarray(1)), { structure: 'ForwardingHeader', field: 'length', reason: 'length', offset: 16 });
+  const fragment = head.slice();
+  fragment.set(bytesOf('80000000'), 12);
+  assertDecodeError(t, () => decodeMessageParts(fragment, rest), { structure: 'ForwardingHeader', field: 'fragment', reason: 'value' });
 });
 
 t.test('message codes: requests are odd, answers even, 0xffff is the error (§3.1)', async (t) => {

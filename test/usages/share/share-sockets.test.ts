@@ -7,6 +7,7 @@
  * RELOAD with the message code we sent, with no malformed packet and no expert warning.
  */
 import t from 'tap';
+import { joinPieces } from '../../../src/routing/message-bytes.js';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -119,8 +120,8 @@ t.test('ShaRe between five peers over TLS on loopback, checked by tshark', async
   // Capture every message the peers hand to their links from here on.
   const captured: Uint8Array[] = [];
   for (const n of nodes) {
-    n.router.tap = (direction, _link, bytes) => {
-      if (direction === 'out') captured.push(new Uint8Array(bytes));
+    n.router.tap = (direction, _link, bytes, tail) => {
+      if (direction === 'out') captured.push(joinPieces(bytes, tail ?? new Uint8Array(0)).slice());
     };
   }
 

@@ -7,6 +7,7 @@
  * tshark as in our decoder, with no malformed packet and no expert warning.
  */
 import t from 'tap';
+import { joinPieces } from '../../../src/routing/message-bytes.js';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -44,8 +45,8 @@ t.test('Store/Fetch of SIP-REGISTRATION and AppAttach 5060 decode cleanly in tsh
   const [p1, p2] = peers as [SipPeer, SipPeer];
   const captured: Uint8Array[] = [];
   for (const p of peers) {
-    p.node.router.tap = (direction, _link, bytes) => {
-      if (direction === 'out') captured.push(new Uint8Array(bytes));
+    p.node.router.tap = (direction, _link, bytes, tail) => {
+      if (direction === 'out') captured.push(joinPieces(bytes, tail ?? new Uint8Array(0)).slice());
     };
   }
   const alice = await TestUa.start(`alice@${domain}`, p1.sip.frontEnd!.uaAddress);
