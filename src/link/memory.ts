@@ -39,7 +39,7 @@ import type { Clock } from '../common/clock.js';
 import type { Random } from '../common/random.js';
 import { ACK_FRAME_SIZE, DATA_FRAME_OVERHEAD } from '../wire/framing.js';
 import { MutableLinkStats, addressKey, guarded, nextConnectionId, reportError, reportOversizedThenClose } from './common.js';
-import { type RtoOptions, RttEstimator, StopAndWaitSender, StreamSender } from './reliability.js';
+import { type RtoOptions, RttEstimator, type StopAndWaitOptions, StopAndWaitSender, StreamSender, type StreamSenderOptions } from './reliability.js';
 import {
   type Connection,
   type LinkAddress,
@@ -276,6 +276,8 @@ export class MemoryTransport implements Transport {
   readonly handlers: LinkHandlers;
   readonly maxMessageSize: number;
   private bound: LinkAddress | undefined;
+  /** addressKey(bound), computed once: every connection's localKey, and its peers' remoteKey. */
+  private boundKey: string | undefined;
   private readonly conns = new Map<string, MemoryConnection>();
   private closed = false;
 
@@ -297,6 +299,11 @@ export class MemoryTransport implements Transport {
     return this.options.certificate;
   }
 
+  /** addressKey of the registered address (one string shared by all connections). @internal */
+  get key(): string | undefined {
+    return this.boundKey;
+  }
+
   /** Whether the endpoint is on the network (not closed, not killed). */
   get alive(): boolean {
     return !this.closed && this.bound !== undefined;
@@ -309,13 +316,13 @@ export class MemoryTransport implements Transport {
   async listen(address: LinkAddress = { host: MEMORY_HOST, port: 0 }): Promise<LinkAddress> {
     if (this.closed) throw new LinkError('transport is closed', { reason: 'closed' });
     if (this.bound) throw new LinkError('memory transport is already bound');
-    this.bound = this.network.register(this, address);
-    return this.bound;
+    this.bind(this.network.register(this, address));
+    return this.bound!;
   }
 
   async connect(address: LinkAddress): Promise<Connection> {
     if (this.closed) throw new LinkError('transport is closed', { reason: 'closed', remote: address });
-    if (!this.bound) this.bound = this.network.register(this, { host: MEMORY_HOST, port: 0 });
+    if (!this.bound) this.bind(this.network.register(this, { host: MEMORY_HOST, port: 0 }));
     const existing = this.conns.get(addressKey(address));
     if (existing) return existing;
     const target = this.network.lookup(address);
@@ -325,6 +332,11 @@ export class MemoryTransport implements Transport {
       this.judge(cert, address);
     }
     return this.open(address, true, cert);
+  }
+
+  private bind(address: LinkAddress): void {
+    this.bound = address;
+    this.boundKey = addressKey(address);
   }
 
   async close(): Promise<void> {
@@ -394,6 +406,36 @@ export class MemoryTransport implements Transport {
   }
 }
 
+/**
+ * What a connection's sender (reliability.ts) calls: one object with prototype methods per
+ * connection rather than an options object holding four closures and their context.
+ */
+class SenderPort implements StreamSenderOptions, StopAndWaitOptions {
+  constructor(
+    private readonly conn: MemoryConnection,
+    readonly clock: Clock,
+    readonly rtt: RttEstimator,
+    readonly stats: MutableLinkStats,
+    readonly remote: LinkAddress,
+  ) {}
+
+  transmit(sequence: number, message: Uint8Array, tail: Uint8Array | undefined): void {
+    this.conn.transmitFrame(sequence, message, tail);
+  }
+
+  hint(h: LinkHint): void {
+    this.conn.senderHint(h);
+  }
+
+  giveUp(error: LinkError): void {
+    this.conn.senderGaveUp(error);
+  }
+
+  drainAcks(): void {
+    this.conn.drainAcks();
+  }
+}
+
 /** One association between two memory endpoints. */
 export class MemoryConnection implements Connection {
   readonly id = nextConnectionId('memory');
@@ -430,50 +472,51 @@ export class MemoryConnection implements Connection {
     cert: Uint8Array | undefined,
   ) {
     this.cert = cert;
-    this.localKey = addressKey(local);
-    this.remoteKey = addressKey(remote);
+    const network = owner.network;
+    // Shared key strings: a template-built key is a chain of V8 cons strings, kept per
+    // connection it was ~7 heap objects each (10,000 peers hold ~250,000 connections).
+    this.localKey = owner.key ?? addressKey(local);
+    this.remoteKey = network.lookup(remote)?.key ?? addressKey(remote);
     const o = owner.options;
     this.reliability = o.reliability === 'stream' ? 'stream' : 'datagram';
     this.rtt = new RttEstimator(o);
-    const network = owner.network;
-    const transmit = (sequence: number, message: Uint8Array, tail: Uint8Array | undefined): void => {
-      const bytes = DATA_FRAME_OVERHEAD + message.length + (tail ? tail.length : 0);
-      this.linkStats.bytesSent += bytes;
-      network.carry(this.local, this.remote, bytes, true, () => this.arrive(sequence, message, tail));
-    };
-    const hint = (h: LinkHint): void => {
-      // A suspect link is restored by the first ack to arrive: acks become events again.
-      if (h === 'suspect') this.materializeAcks();
-      const onHint = owner.handlers.onLinkHint;
-      if (onHint) guarded(owner.handlers, 'onLinkHint', () => onHint.call(owner.handlers, this, h));
-    };
-    const giveUp = (error: LinkError): void => this.shut(error.message, 'closed', false);
+    const port = new SenderPort(this, owner.clock, this.rtt, this.linkStats, remote);
     this.sender =
       o.reliability === 'stream'
-        ? new StreamSender({
-            clock: owner.clock,
-            rtt: this.rtt,
-            stats: this.linkStats,
-            remote,
-            ...(o.failureFloorMs === undefined ? {} : { failureFloorMs: o.failureFloorMs }),
-            ...(o.failureHoldMs === undefined ? {} : { failureHoldMs: o.failureHoldMs }),
-            transmit,
-            hint,
-            giveUp,
-            drainAcks: () => this.drainAcks(),
-          })
-        : new StopAndWaitSender({
-            clock: owner.clock,
-            rtt: this.rtt,
-            stats: this.linkStats,
-            remote,
-            ...(o.maxTransmissions === undefined ? {} : { maxTransmissions: o.maxTransmissions }),
-            ...(o.ackGapMs === undefined ? {} : { ackGapMs: o.ackGapMs }),
-            ...(o.maxQueue === undefined ? {} : { maxQueue: o.maxQueue }),
-            transmit,
-            hint,
-            giveUp,
-          });
+        ? new StreamSender(
+            Object.assign(port, {
+              ...(o.failureFloorMs === undefined ? {} : { failureFloorMs: o.failureFloorMs }),
+              ...(o.failureHoldMs === undefined ? {} : { failureHoldMs: o.failureHoldMs }),
+            }),
+          )
+        : new StopAndWaitSender(
+            Object.assign(port, {
+              ...(o.maxTransmissions === undefined ? {} : { maxTransmissions: o.maxTransmissions }),
+              ...(o.ackGapMs === undefined ? {} : { ackGapMs: o.ackGapMs }),
+              ...(o.maxQueue === undefined ? {} : { maxQueue: o.maxQueue }),
+            }),
+          );
+  }
+
+  /** Puts a data frame on the network (the sender's `transmit`). @internal */
+  transmitFrame(sequence: number, message: Uint8Array, tail: Uint8Array | undefined): void {
+    const bytes = DATA_FRAME_OVERHEAD + message.length + (tail ? tail.length : 0);
+    this.linkStats.bytesSent += bytes;
+    this.owner.network.carry(this.local, this.remote, bytes, true, () => this.arrive(sequence, message, tail));
+  }
+
+  /** The sender's failure hint. @internal */
+  senderHint(h: LinkHint): void {
+    // A suspect link is restored by the first ack to arrive: acks become events again.
+    if (h === 'suspect') this.materializeAcks();
+    const handlers = this.owner.handlers;
+    const onHint = handlers.onLinkHint;
+    if (onHint) guarded(handlers, 'onLinkHint', () => onHint.call(handlers, this, h));
+  }
+
+  /** The sender gave up (last transmission unacked). @internal */
+  senderGaveUp(error: LinkError): void {
+    this.shut(error.message, 'closed', false);
   }
 
   get open(): boolean {

@@ -374,12 +374,26 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+const HEX_DIGITS = Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
+/** Reused digit arrays for inputs of up to 64 bytes, by input length. */
+const HEX_SCRATCH: number[][] = [];
 
+/**
+ * Lowercase hex, as one flat string. Appending two digits at a time built a chain of ~15
+ * V8 cons strings per 16-byte id, and ids kept as Map keys (duplicate cache, stores) kept
+ * every link of it alive. Inputs of up to 64 bytes may live on the V8 heap, where taking
+ * `.buffer` (for Node's encoder) would move them off it: they go through fromCharCode.
+ */
 export function toHex(b: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < b.length; i++) s += HEX[b[i]!];
-  return s;
+  const n = b.length;
+  if (n > 64) return Buffer.from(b.buffer, b.byteOffset, n).toString('hex');
+  const c = (HEX_SCRATCH[n] ??= new Array<number>(2 * n).fill(0));
+  for (let i = 0; i < n; i++) {
+    const v = b[i]!;
+    c[2 * i] = HEX_DIGITS[v >> 4]!;
+    c[2 * i + 1] = HEX_DIGITS[v & 15]!;
+  }
+  return String.fromCharCode.apply(null, c);
 }
 
 /** Parses hex (whitespace ignored, case-insensitive); throws on odd length or bad digits. */
