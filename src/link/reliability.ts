@@ -373,8 +373,14 @@ export interface StreamSenderOptions {
  */
 export class StreamSender {
   private nextSequence = 0;
-  /** Sequence → send time of frames not yet acked, oldest first. */
-  private readonly unacked = new Map<number, number>();
+  /**
+   * Send times of the frames not yet acked, oldest first: a FIFO, as sequences are
+   * consecutive and an ack covers every earlier frame (cheaper than a Map per link).
+   */
+  private sentAt: number[] = [];
+  /** Index in `sentAt` of the oldest unacked frame, whose sequence is `firstUnacked`. */
+  private head = 0;
+  private firstUnacked = 0;
   private timer: TimerHandle | undefined;
   private suspected = false;
   private failure: LinkError | undefined;
@@ -389,7 +395,7 @@ export class StreamSender {
   /** Frames sent and not yet acknowledged. */
   get outstanding(): number {
     this.o.drainAcks?.();
-    return this.unacked.size;
+    return this.sentAt.length - this.head;
   }
 
   get suspect(): boolean {
@@ -403,7 +409,11 @@ export class StreamSender {
     this.o.drainAcks?.();
     const sequence = this.nextSequence;
     this.nextSequence = (sequence + 1) >>> 0;
-    this.unacked.set(sequence, this.o.clock.monotonic());
+    if (this.head === this.sentAt.length) {
+      this.clearUnacked();
+      this.firstUnacked = sequence;
+    }
+    this.sentAt.push(this.o.clock.monotonic());
     this.o.stats.dataFramesSent += 1;
     this.o.stats.messagesSent += 1;
     this.arm();
@@ -414,13 +424,17 @@ export class StreamSender {
   /** The ack for `ackSequence` arrived (at `atMs` on the clock, default now). */
   onAck(ackSequence: number, atMs?: number): void {
     if (this.failure) return;
-    const sent = this.unacked.get(ackSequence);
-    if (sent === undefined) return;
-    this.o.rtt.sample((atMs ?? this.o.clock.monotonic()) - sent);
+    // Sequences are consecutive from firstUnacked: an ack for one not unacked is ignored.
+    const index = (ackSequence - this.firstUnacked) >>> 0;
+    if (index >= this.sentAt.length - this.head) return;
+    this.o.rtt.sample((atMs ?? this.o.clock.monotonic()) - this.sentAt[this.head + index]!);
     // Ordered delivery: an ack for `ackSequence` covers every earlier frame.
-    for (const s of this.unacked.keys()) {
-      this.unacked.delete(s);
-      if (s === ackSequence) break;
+    this.head += index + 1;
+    this.firstUnacked = (ackSequence + 1) >>> 0;
+    if (this.head === this.sentAt.length) this.clearUnacked();
+    else if (this.head >= 1024 && 2 * this.head >= this.sentAt.length) {
+      this.sentAt = this.sentAt.slice(this.head);
+      this.head = 0;
     }
     if (this.suspected) {
       this.suspected = false;
@@ -440,15 +454,19 @@ export class StreamSender {
     this.failure = error;
     this.timer?.cancel();
     this.timer = undefined;
-    this.unacked.clear();
+    this.clearUnacked();
+  }
+
+  private clearUnacked(): void {
+    this.sentAt.length = 0;
+    this.head = 0;
   }
 
   private arm(): void {
     if (this.timer || this.failure) return;
-    const oldest = this.unacked.values().next();
-    if (oldest.done) return;
+    if (this.head === this.sentAt.length) return;
     const threshold = this.suspected ? this.holdMs : Math.max(this.o.rtt.rto, this.floorMs);
-    const due = oldest.value + threshold - this.o.clock.monotonic();
+    const due = this.sentAt[this.head]! + threshold - this.o.clock.monotonic();
     this.timer = this.o.clock.setTimeout(() => this.check(), Math.max(0, due));
   }
 
@@ -456,9 +474,8 @@ export class StreamSender {
     this.timer = undefined;
     if (this.failure) return;
     this.o.drainAcks?.();
-    const oldest = this.unacked.values().next();
-    if (oldest.done) return;
-    const age = this.o.clock.monotonic() - oldest.value;
+    if (this.head === this.sentAt.length) return;
+    const age = this.o.clock.monotonic() - this.sentAt[this.head]!;
     if (age >= this.holdMs) {
       const error = new LinkError(`link failed: no framing ack for ${Math.round(age)} ms`, { reason: 'timeout', remote: this.o.remote });
       this.fail(error);
