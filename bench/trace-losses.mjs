@@ -8,6 +8,11 @@
  * every Store (with its replica number) and drop at each peer, and every crash or leave of
  * those peers; after the run it prints that history for each value no live peer holds.
  * Reading it is how the two CHORD data-loss causes of session 4 were found.
+ *
+ * A value whose last known holder goes away is reported at once ("LOST-NOW", with its
+ * history so far), so a long run explains its first loss without waiting for the end. At
+ * the end, values held by live peers but not by the peer responsible for them (the ones a
+ * Fetch misses: "not fetchable") are printed with their history too ("MISPLACED").
  */
 import { Simulation } from '../dist/src/sim/simulation.js';
 import { parseChurnSpec } from '../dist/src/sim/churn.js';
@@ -22,15 +27,46 @@ const peerEvents = new Map(); // host -> [{t, what}]
 const tracked = new Set();
 const t0 = sim.clock.now();
 const T = () => Math.round((sim.clock.now() - t0) / 100) / 10;
-const log = (r, what, host) => { if (!tracked.has(r)) return; (events.get(r) ?? events.set(r, []).get(r)).push({ t: T(), what, host }); };
+const holders = new Map(); // resource hex -> Set of hosts holding it (as far as the events tell)
+const held = new Map(); // host -> Set of resource hex
+const history = (rh) => {
+  const hosts = new Set((events.get(rh) ?? []).map((e) => e.host));
+  const lines = [...(events.get(rh) ?? []).map((e) => `${e.t}s ${e.what} @${e.host}`)];
+  for (const h of hosts) for (const e of peerEvents.get(h) ?? []) lines.push(`${e.t}s ${e.what} of ${h}`);
+  lines.sort((a, b) => parseFloat(a) - parseFloat(b));
+  return lines;
+};
+const lose = (rh, host) => {
+  const set = holders.get(rh);
+  if (!set || !set.delete(host) || set.size > 0) return;
+  console.log(`LOST-NOW ${rh.slice(0, 8)} at ${T()}s (last holder ${host} gone):`);
+  for (const l of history(rh)) console.log('   ', l);
+};
+const log = (r, what, host) => {
+  if (!tracked.has(r)) return;
+  (events.get(r) ?? events.set(r, []).get(r)).push({ t: T(), what, host });
+  if (what === 'drop') {
+    held.get(host)?.delete(r);
+    lose(r, host);
+  } else {
+    (holders.get(r) ?? holders.set(r, new Set()).get(r)).add(host);
+    (held.get(host) ?? held.set(host, new Set()).get(host)).add(r);
+  }
+};
+const gone = (host) => {
+  const rs = held.get(host);
+  held.delete(host);
+  for (const r of rs ?? []) lose(r, host);
+};
 const origCreate = Simulation.prototype.createPeer;
-sim.createPeer = function (o) { const p = origCreate.call(this, o); owner.set(p.node.storage, p.host); return p; };
+const hostOf = new Map(); // Node-ID hex -> host
+sim.createPeer = function (o) { const p = origCreate.call(this, o); owner.set(p.node.storage, p.host); hostOf.set(hex(p.nodeId), p.host); return p; };
 const origStore = DataStore.prototype.store;
-DataStore.prototype.store = function (req, ctx) { const r = hex(req.resource); const a = origStore.call(this, req, ctx); log(r, `store replica=${req.replicaNumber}`, owner.get(this)); return a; };
+DataStore.prototype.store = function (req, ctx) { const r = hex(req.resource); const a = origStore.call(this, req, ctx); log(r, `store replica=${req.replicaNumber} from ${hostOf.get(hex(ctx.requestSigner.nodeId)) ?? 'client'}`, owner.get(this)); return a; };
 const origDrop = DataStore.prototype.dropResource;
 DataStore.prototype.dropResource = function (id) { log(hex(id), 'drop', owner.get(this)); return origDrop.call(this, id); };
-const origCrash = sim.crash.bind(sim); sim.crash = (p) => { (peerEvents.get(p.host) ?? peerEvents.set(p.host, []).get(p.host)).push({ t: T(), what: 'crash' }); origCrash(p); };
-const origLeave = sim.leave.bind(sim); sim.leave = (p) => { (peerEvents.get(p.host) ?? peerEvents.set(p.host, []).get(p.host)).push({ t: T(), what: 'leave' }); return origLeave(p); };
+const origCrash = sim.crash.bind(sim); sim.crash = (p) => { (peerEvents.get(p.host) ?? peerEvents.set(p.host, []).get(p.host)).push({ t: T(), what: 'crash' }); origCrash(p); gone(p.host); };
+const origLeave = sim.leave.bind(sim); sim.leave = (p) => { (peerEvents.get(p.host) ?? peerEvents.set(p.host, []).get(p.host)).push({ t: T(), what: 'leave' }); const done = origLeave(p); Promise.resolve(done).finally(() => gone(p.host)); return done; };
 await sim.build();
 await sim.storeValues(Math.min(+n, 1000));
 for (const v of sim.values) tracked.add(hex(v.resourceId));
@@ -45,9 +81,17 @@ for (const v of sim.values) {
   const holders = [...live.values()].filter((p) => p.node.storage.resources().some((x) => hex(x) === rh)).map((p) => p.host);
   if (holders.length >= 1) continue;
   console.log(`LOST ${rh.slice(0, 8)}:`);
-  const hosts = new Set((events.get(rh) ?? []).map((e) => e.host));
-  const lines = [...(events.get(rh) ?? []).map((e) => `${e.t}s ${e.what} @${e.host}`)];
-  for (const h of hosts) for (const e of peerEvents.get(h) ?? []) lines.push(`${e.t}s ${e.what} of ${h}`);
-  lines.sort((a, b) => parseFloat(a) - parseFloat(b));
-  for (const l of lines) console.log('   ', l);
+  for (const l of history(rh)) console.log('   ', l);
+}
+// Values held by live peers, but not by the live peer responsible for them (ground truth:
+// the first live Node-ID at or after the Resource-ID, clockwise).
+const ring = [...live.values()].map((p) => ({ id: BigInt('0x' + hex(p.nodeId)), host: p.host })).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+const responsibleFor = (rid) => (ring.find((x) => x.id >= rid) ?? ring[0]).host;
+for (const v of sim.values) {
+  const rh = hex(v.resourceId);
+  const hs = [...live.values()].filter((p) => p.node.storage.resources().some((x) => hex(x) === rh)).map((p) => p.host);
+  const resp = responsibleFor(BigInt('0x' + rh));
+  if (hs.length === 0 || hs.includes(resp)) continue;
+  console.log(`MISPLACED ${rh.slice(0, 8)}: held by ${hs.join(', ')}, responsible ${resp}:`);
+  for (const l of history(rh)) console.log('   ', l);
 }

@@ -121,3 +121,27 @@ t.test('a crashed peer loses no data; a leaving peer hands its data over', async
   t.ok(newHolder.storage.exportResource(res).length > 0, 'new responsible peer holds it');
   for (const n of nodes) await n.stop();
 });
+
+t.test('a replica holder that leaves is replaced at once, not after the 30 s failure hold-down', async (t) => {
+  const { net, nodes } = await ring(8, 29);
+  const writer = nodes[0]!;
+  const user = writer.signer.credentials.certificate.userName!;
+  const res = resourceIdOf(user);
+  const vals = await signValues(writer.signer, res, KIND_SINGLE_USER, [{ model: 'single', value: utf8('kept') }], net.clock.now());
+  await net.run(writer.store(res, [{ kind: KIND_SINGLE_USER, generationCounter: 0n, values: vals }]));
+  await net.settle(1000);
+  const holds = (n: ReloadNode) => n.storage.exportResource(res).length > 0;
+  const responsible = nodes.find((n) => n.topology.isResponsible(res))!;
+  const [first] = responsible.topology.replicaSet(res).map((id) => nodes.find((n) => toHex(n.nodeId) === toHex(id))!);
+  t.equal(nodes.filter(holds).length, 3, 'three copies: the responsible peer and two replicas');
+  t.ok(holds(first!), 'the first replica holds it');
+  await net.run(first!.leave());
+  // Well inside the hold-down a failure would wait (30 s): the Leave named the successors.
+  await net.settle(5000);
+  const alive = nodes.filter((n) => n !== first);
+  const set = responsible.topology.replicaSet(res).map(toHex);
+  t.notOk(set.includes(toHex(first!.nodeId)), 'the leaver is out of the replica set');
+  for (const id of set) t.ok(holds(alive.find((n) => toHex(n.nodeId) === id)!), `replica-set member ${id.slice(0, 8)} holds a copy 5 s after the Leave`);
+  t.equal(alive.filter(holds).length, 3, 'three live copies again');
+  for (const n of nodes) await n.stop();
+});

@@ -465,7 +465,16 @@ export class ChordTopology implements TopologyPlugin {
     this.neighborsChanged(before);
   }
 
-  private remove(peer: bigint): void {
+  /**
+   * Takes `peer` out of every table. `failure`: it failed (link down); false when it left
+   * with a Leave, which names its neighbours — then the 30 s replica hold-down, meant to
+   * let an Update reveal a better successor after a failure (behaviour §7.6), is not
+   * waited: new replica-set members get their copies at once (RFC 6940 §10.7.4: on a
+   * Leave a peer sends the Stores that re-stabilize the overlay). Waiting had left a
+   * leaving replica holder's values one copy short for 30 s; with the responsible peer
+   * crashing in that window a value was lost (found by tracing churn losses).
+   */
+  private remove(peer: bigint, failure = true): void {
     const before = { succ: this.succ, pred: this.pred };
     this.succ = this.succ.filter((c) => c !== peer);
     this.pred = this.pred.filter((c) => c !== peer);
@@ -477,7 +486,7 @@ export class ChordTopology implements TopologyPlugin {
     const { succ, pred } = this.choose(this.linkedPeers().filter((c) => c !== peer));
     this.succ = succ;
     this.pred = pred;
-    this.neighborsChanged(before, true);
+    this.neighborsChanged(before, failure);
   }
 
   /** Peers (never clients) we hold a live link to: candidates for the neighbor table. */
@@ -847,7 +856,7 @@ export class ChordTopology implements TopologyPlugin {
     this.host.log('info', 'neighbor leaving', { node: toHex(leave.leavingPeerId) });
     const listed = (data.type === 'from_succ' ? data.successors : data.predecessors).map((id) => this.big(id));
     this.host.clock.setTimeout(() => {
-      this.remove(gone);
+      this.remove(gone, false);
       this.host.disconnect(this.bytes(gone));
       void this.learn(listed.filter((c) => c !== gone));
     }, 0);
