@@ -185,7 +185,7 @@ export class StreamConnection implements Connection {
     this.stats.dataFramesSent += 1;
     this.stats.bytesSent += DATA_FRAME_OVERHEAD + length;
     this.armFailureTimer();
-    const b = this.queue(tail ? { type: 'data', sequence, message, tail } : { type: 'data', sequence, message }, DATA_FRAME_OVERHEAD + length);
+    const b = this.queue({ type: 'data', sequence, message, tail }, DATA_FRAME_OVERHEAD + length);
     b.dataFrames += 1;
     b.written ??= new Promise<void>((resolve, reject) => {
       b.resolve = resolve;

@@ -366,7 +366,7 @@ export class UdpConnection implements Connection {
   }
 
   private transmitData(sequence: number, message: Uint8Array, tail: Uint8Array | undefined): void {
-    const frame = encodeFrame(tail ? { type: 'data', sequence, message, tail } : { type: 'data', sequence, message });
+    const frame = encodeFrame({ type: 'data', sequence, message, tail });
     this.stats.bytesSent += frame.length;
     this.owner.transmit(frame, this.remote).catch((err: unknown) => {
       // A hard error (no route, message too long for the path...) ends the association,

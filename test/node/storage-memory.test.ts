@@ -85,14 +85,19 @@ t.test('every data model and policy through an 8-peer ring', async (t) => {
   for (const n of nodes) await n.stop();
 });
 
+/** `writer` stores `text` under its user name's Resource-ID (USER-MATCH single value); returns that Resource-ID once replicated. */
+async function storeUserValue(net: Testnet, writer: ReloadNode, text: string): Promise<Uint8Array> {
+  const res = resourceIdOf(writer.signer.credentials.certificate.userName!);
+  const vals = await signValues(writer.signer, res, KIND_SINGLE_USER, [{ model: 'single', value: utf8(text) }], net.clock.now());
+  await net.run(writer.store(res, [{ kind: KIND_SINGLE_USER, generationCounter: 0n, values: vals }]));
+  await net.settle(1000);
+  return res;
+}
+
 t.test('a crashed peer loses no data; a leaving peer hands its data over', async (t) => {
   const { net, nodes } = await ring(8, 23);
   const writer = nodes[0]!;
-  const user = writer.signer.credentials.certificate.userName!;
-  const res = resourceIdOf(user);
-  const vals = await signValues(writer.signer, res, KIND_SINGLE_USER, [{ model: 'single', value: utf8('durable') }], net.clock.now());
-  await net.run(writer.store(res, [{ kind: KIND_SINGLE_USER, generationCounter: 0n, values: vals }]));
-  await net.settle(1000);
+  const res = await storeUserValue(net, writer, 'durable');
   const holder = nodes.find((n) => n.topology.isResponsible(res))!;
   t.ok(holder, 'someone is responsible');
   const reader = nodes.find((n) => n !== holder && n !== writer)!;
@@ -124,12 +129,7 @@ t.test('a crashed peer loses no data; a leaving peer hands its data over', async
 
 t.test('a replica holder that leaves is replaced at once, not after the 30 s failure hold-down', async (t) => {
   const { net, nodes } = await ring(8, 29);
-  const writer = nodes[0]!;
-  const user = writer.signer.credentials.certificate.userName!;
-  const res = resourceIdOf(user);
-  const vals = await signValues(writer.signer, res, KIND_SINGLE_USER, [{ model: 'single', value: utf8('kept') }], net.clock.now());
-  await net.run(writer.store(res, [{ kind: KIND_SINGLE_USER, generationCounter: 0n, values: vals }]));
-  await net.settle(1000);
+  const res = await storeUserValue(net, nodes[0]!, 'kept');
   const holds = (n: ReloadNode) => n.storage.exportResource(res).length > 0;
   const responsible = nodes.find((n) => n.topology.isResponsible(res))!;
   const [first] = responsible.topology.replicaSet(res).map((id) => nodes.find((n) => toHex(n.nodeId) === toHex(id))!);
