@@ -65,7 +65,13 @@ export interface TopologyHost {
     drop(resourceId: Uint8Array): void;
     numResources(): number;
   };
-  /** Sends a replica/migration StoreReq for `resourceId` to `nodeId`. */
+  /**
+   * Sends a replica/migration StoreReq for `resourceId` to `nodeId`. Rejects with a
+   * ReloadErrorResponse when the receiver answered with an error, with another error when
+   * no answer came. A receiver responsible for the resource that learns values from it,
+   * sent by a peer outside its replica set (a hand-over of data the sender drops), copies
+   * them on to its replica set.
+   */
   replicate(nodeId: Uint8Array, resourceId: Uint8Array, replicaNumber: number): Promise<void>;
   /** Seconds since this node started (Update uptime). */
   uptimeSeconds(): number;

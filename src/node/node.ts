@@ -741,21 +741,31 @@ export class ReloadNode {
       throw ReloadError.forbidden('replica store from a node that is not responsible for the resource');
     }
     const replicas = store.replicaNumber === 0 ? this.topology.replicaSet(store.resource) : [];
-    const answer: StoreAns = this.storage.store(store, {
+    const { answer, valuesWritten } = this.storage.apply(store, {
       requestSigner: signer,
       certificates: req.message.security.certificates,
       replicas,
     });
+    let copyTo: Uint8Array[] = [];
     if (store.replicaNumber === 0) {
-      // Replicate to the successors (RFC 6940 §9.7.3) after answering.
-      replicas.forEach((r, i) => {
-        this.clock.setTimeout(() => {
-          this.replicate(r, store.resource, i + 1).catch((err: Error) =>
-            this.log.debug('replication failed', { to: toHex(r), error: err.message }),
-          );
-        }, 0);
-      });
+      copyTo = replicas;
+    } else if (valuesWritten > 0 && this.topology.isResponsible(store.resource)) {
+      // A replica Store that brings us news for a range we answer for, sent by a peer
+      // outside our replica set: a former replica holder handing over what it drops
+      // (topology plugin contract). Our replicas may lack it as we did, so pass it on.
+      // From a replica-set member (a successor handing a newly joined peer its range) the
+      // others already hold it.
+      const set = this.topology.replicaSet(store.resource);
+      if (!set.some((r) => bytesEqual(r, signer.nodeId))) copyTo = set;
     }
+    // Replicate to the successors (RFC 6940 §9.7.3) after answering.
+    copyTo.forEach((r, i) => {
+      this.clock.setTimeout(() => {
+        this.replicate(r, store.resource, i + 1).catch((err: Error) =>
+          this.log.debug('replication failed', { to: toHex(r), error: err.message }),
+        );
+      }, 0);
+    });
     return this.answer(MessageCode.storeAns, answer);
   }
 

@@ -194,7 +194,17 @@ export class DataStore {
    * StoreAns with the current counters), Error_Data_Too_Old, Error_Data_Too_Large.
    */
   store(req: StoreReq, ctx: StoreContext): StoreAns {
+    return this.apply(req, ctx).answer;
+  }
+
+  /**
+   * `store`, also counting the values it wrote: a replica holder receiving values it
+   * already holds writes none (RFC 6940 §7.4.1.1 step 7 keeps the copy). The Store handler
+   * uses the count to pass on only news.
+   */
+  apply(req: StoreReq, ctx: StoreContext): { answer: StoreAns; valuesWritten: number } {
     const now = this.clock.now();
+    let valuesWritten = 0;
     if (req.resource.length === 0) throw ReloadError.invalidMessage('StoreReq with an empty Resource-ID');
     const replica = req.replicaNumber > 0;
     const seen = new Set<number>();
@@ -270,6 +280,7 @@ export class DataStore {
           deferred ??= ReloadError.dataTooLarge(`Kind ${kd.kind}: value of ${data.value.value.value.length} bytes exceeds max-size ${def.maxSize}`);
           continue;
         }
+        valuesWritten++;
         slotPut(slot, {
           data,
           signer: valueSigner,
@@ -326,13 +337,14 @@ export class DataStore {
     this.totalBytes = newTotal;
     this.armSweep();
 
-    return {
+    const answer: StoreAns = {
       kindResponses: req.kindData.map((kd) => ({
         kind: kd.kind,
         generationCounter: resource.kinds.get(kd.kind)?.generation ?? staged.get(kd.kind)!.generation,
         replicas: ctx.replicas.map((r) => new Uint8Array(r)),
       })),
     };
+    return { answer, valuesWritten };
   }
 
   // ---------------------------------------------------------------------------------------

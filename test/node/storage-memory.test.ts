@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { testCredentials } from '../helpers/identities.js';
 import { KIND_ARRAY_NODE, KIND_DICT_USER_NODE, KIND_SINGLE_MULTIPLE, KIND_SINGLE_USER, testnet } from '../helpers/testnet.js';
 import { signValues } from '../../src/node/data.js';
+import { storedTexts } from '../helpers/values.js';
 import { resourceIdOf } from '../../src/wire/ids.js';
 import { concatBytes, toHex, utf8 } from '../../src/wire/codec.js';
 import { ErrorCode } from '../../src/wire/constants.js';
@@ -108,7 +109,7 @@ t.test('a crashed peer loses no data; a leaving peer hands its data over', async
   holder.topology.stop();
   await net.settle(120_000);
   const f = await net.run(reader.fetch(res, [{ kind: KIND_SINGLE_USER, generation: 0n, model: 'single' }]));
-  t.equal(f.answer.kindResponses[0]!.values.length, 1, 'value still fetchable after the crash');
+  t.same(storedTexts(f.answer), ['durable'], 'value still fetchable after the crash');
   t.not(toHex(f.from), toHex(holder.nodeId), 'answered by another peer');
   // The ring repaired: every survivor's successor is alive.
   const alive = nodes.filter((n) => n !== holder);
@@ -121,7 +122,7 @@ t.test('a crashed peer loses no data; a leaving peer hands its data over', async
   await net.settle(30_000);
   const rest = alive.filter((n) => n !== holder2);
   const f2 = await net.run(rest[0]!.fetch(res, [{ kind: KIND_SINGLE_USER, generation: 0n, model: 'single' }]));
-  t.equal(f2.answer.kindResponses[0]!.values.length, 1, 'value fetchable after a graceful leave');
+  t.same(storedTexts(f2.answer), ['durable'], 'value fetchable after a graceful leave');
   const newHolder = rest.find((n) => n.topology.isResponsible(res))!;
   t.ok(newHolder.storage.exportResource(res).length > 0, 'new responsible peer holds it');
   for (const n of nodes) await n.stop();
@@ -144,4 +145,36 @@ t.test('a replica holder that leaves is replaced at once, not after the 30 s fai
   for (const id of set) t.ok(holds(alive.find((n) => toHex(n.nodeId) === id)!), `replica-set member ${id.slice(0, 8)} holds a copy 5 s after the Leave`);
   t.equal(alive.filter(holds).length, 3, 'three live copies again');
   for (const n of nodes) await n.stop();
+});
+
+t.test('a former replica hands its copy to the responsible peer before dropping it', async (t) => {
+  const { net, nodes } = await ring(8, 31);
+  const res = await storeUserValue(net, nodes[0]!, 'last copy');
+  const holds = (n: ReloadNode) => n.storage.exportResource(res).length > 0;
+  const byId = (id: Uint8Array) => nodes.find((n) => toHex(n.nodeId) === toHex(id))!;
+  const responsible = nodes.find((n) => n.topology.isResponsible(res))!;
+  const [first, second] = responsible.topology.replicaSet(res).map(byId);
+  t.equal(nodes.filter(holds).length, 3, 'three copies');
+  // The churn trace's state: the responsible peer and the first replica lost the value
+  // (the peer now responsible took the range over from a holder that crashed before
+  // replicating); the second replica keeps the only copy.
+  responsible.storage.dropResource(res);
+  first!.storage.dropResource(res);
+  t.equal(nodes.filter(holds).length, 1, 'one copy left, at the second replica');
+  // A peer joins between the responsible peer and the first replica: the second replica
+  // is now third in line and drops the value as foreign after the hold-down.
+  const lo = BigInt(`0x${toHex(responsible.nodeId)}`);
+  const hi = BigInt(`0x${toHex(first!.nodeId)}`);
+  const span = hi > lo ? hi - lo : hi + (1n << 128n) - lo;
+  const mid = (lo + span / 2n) % (1n << 128n);
+  const joinerId = Uint8Array.from(Buffer.from(mid.toString(16).padStart(32, '0'), 'hex'));
+  const joiner = await net.add(testCredentials('joiner', joinerId));
+  t.same(responsible.topology.replicaSet(res).map(toHex), [toHex(joiner.nodeId), toHex(first!.nodeId)], 'the joiner is the first replica now');
+  await net.settle(90_000);
+  t.notOk(holds(second!), 'the former second replica dropped its copy');
+  t.ok(holds(responsible), 'the responsible peer holds the value it was handed');
+  t.ok(holds(joiner) && holds(first!), 'and passed it on to its replica set');
+  const f = await net.run(nodes[3]!.fetch(res, [{ kind: KIND_SINGLE_USER, generation: 0n, model: 'single' }]));
+  t.same(storedTexts(f.answer), ['last copy'], 'fetchable');
+  for (const n of [...nodes, joiner]) await n.stop();
 });

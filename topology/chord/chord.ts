@@ -10,7 +10,7 @@
  *   periodic stabilisation (§9.6).
  */
 import type { TimerHandle } from '../../src/common/clock.js';
-import { ReloadError } from '../../src/common/errors.js';
+import { ReloadError, ReloadErrorResponse } from '../../src/common/errors.js';
 import { decode, encode, toHex } from '../../src/wire/codec.js';
 import { ErrorCode, MessageCode } from '../../src/wire/constants.js';
 import { type ChordUpdate, chordCodecs } from '../../src/wire/chord.js';
@@ -88,7 +88,7 @@ export class ChordTopology implements TopologyPlugin {
   private readonly overlay;
   private nextFinger = 1;
   /** Counts of maintenance traffic, for the simulator's metrics. */
-  readonly counters = { updatesSent: 0, updatesReceived: 0, attachesSent: 0, leavesSent: 0, replicationsSent: 0, correctionsSent: 0 };
+  readonly counters = { updatesSent: 0, updatesReceived: 0, attachesSent: 0, leavesSent: 0, replicationsSent: 0, handOversSent: 0, correctionsSent: 0 };
   /** When we last answered a peer's stale view (see staleView). */
   private readonly corrected = new Map<bigint, number>();
 
@@ -596,26 +596,74 @@ export class ChordTopology implements TopologyPlugin {
     }, this.options.replicaHoldDownMs);
   }
 
+  /**
+   * Deletes data outside our replica range (pred[replicas], n] — after handing each
+   * resource to the peer we believe responsible for it. Under churn the copy being dropped
+   * can be the last one: its responsible peer took over the range from a holder that
+   * failed before replicating, and never received it (traced: a former second replica
+   * dropped a value's only copy). The hand-over is a replica Store (RFC 6940 §7.4.1.1,
+   * replica_number > 0, as in the Leave hand-over of §9.4/§10.7.4): the receiver accepts
+   * it from a neighbor, keeps values it holds, and passes news on to its own replica set.
+   * The copy is dropped once the receiver answered (accepted or refused, e.g. it holds
+   * newer data); with no answer it is kept and tried again after the next hold-down.
+   */
   private dropForeignData(): void {
     if (!this.joined || this.pred.length <= this.options.replicas) return;
-    const edge = this.pred[this.options.replicas]!;
     const now = this.host.clock.monotonic();
     for (const [key, at] of this.replicaArrivals) if (now - at >= this.options.replicaHoldDownMs) this.replicaArrivals.delete(key);
     let deferred = false;
     for (const r of this.host.storage.resources()) {
-      if (this.ring.inHalfOpen(toBig(r), edge, this.n)) continue;
-      const recent = this.replicaArrivals.has(toHex(r));
+      if (!this.isForeign(r)) continue;
+      const key = toHex(r);
       // A replica sent to us within the hold-down says its sender counts us in the replica
       // set: our table and its disagree, which under churn means one is not yet repaired.
       // Keep it until the views have had a hold-down to agree (dropping it had left values
       // with no copy when the remaining holders crashed — found by tracing lost values).
-      if (recent) {
+      if (this.replicaArrivals.has(key)) {
         deferred = true;
         continue;
       }
-      this.host.storage.drop(r);
+      if (this.handingOver.has(key)) continue;
+      this.handingOver.add(key);
+      void this.handOver(r, key).then((dropped) => {
+        this.handingOver.delete(key);
+        if (!dropped && !this.stopped) this.scheduleDrop();
+      });
     }
     if (deferred) this.scheduleDrop();
+  }
+
+  /** Outside (pred[replicas], n]: neither ours nor one we replicate for a predecessor. */
+  private isForeign(resourceId: Uint8Array): boolean {
+    const edge = this.pred[this.options.replicas];
+    return edge !== undefined && !this.ring.inHalfOpen(toBig(resourceId), edge, this.n);
+  }
+
+  /** Resources being handed over before their drop (one hand-over each at a time). */
+  private readonly handingOver = new Set<string>();
+
+  /** Hands `r` to its (presumed) responsible peer, then drops it if still foreign; false: kept, to try again. */
+  private async handOver(r: Uint8Array, key: string): Promise<boolean> {
+    // The predecessor nearest at or after r (r lies before pred[replicas], so among
+    // predecessors the smallest clockwise distance from r): responsible for r as far as
+    // we know, or at least closer to it and past it in its own turn.
+    const k = toBig(r);
+    let to: bigint | undefined;
+    for (const p of this.pred) if (to === undefined || this.ring.dist(k, p) < this.ring.dist(k, to)) to = p;
+    if (to !== undefined) {
+      this.counters.handOversSent++;
+      try {
+        await this.host.replicate(this.bytes(to), r, 1);
+      } catch (err) {
+        // An ErrorResponse is an answer (it holds newer data, or does not take it from us);
+        // anything else (timeout, link gone) leaves the copy here for the next attempt.
+        if (!(err instanceof ReloadErrorResponse)) return false;
+      }
+    }
+    // Still foreign, and no replica of it arrived meanwhile (someone counts us in again)?
+    if (this.stopped || !this.isForeign(r) || this.replicaArrivals.has(key)) return true;
+    this.host.storage.drop(r);
+    return true;
   }
 
   private scheduleUpdates(): void {
