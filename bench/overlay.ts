@@ -3,10 +3,10 @@
  * on TLS (one process), printed beside the crypto-bound rate: the cost of the signatures
  * those transactions need, measured in the same run on one thread.
  *
- * The nodes sign on libuv's thread pool (async node:crypto), so on a multi-core machine a
- * transaction rate can exceed what one thread's crypto allows. For a like-for-like figure
- * run it on one core: `taskset -c 0 node dist/bench/run.js overlay`. The bench prints how
- * many CPUs it may use.
+ * With more than one CPU the nodes sign on libuv's thread pool (async node:crypto), so a
+ * transaction rate can exceed what one thread's crypto allows; with one CPU they sign inline
+ * (NODE_CRYPTO_SIGNATURES). For a like-for-like figure run it on one core:
+ * `taskset -c 0 node dist/bench/run.js overlay`. The bench prints how many CPUs it may use.
  *
  * Signatures per transaction (RSA-2048, RSASSA-PKCS1-v1_5/SHA-256, node:crypto):
  *   Store (2 replicas): value + StoreReq signed by the writer; StoreReq and value verified
@@ -43,6 +43,7 @@ import { createNodeFromIdentity } from '../src/node/create.js';
 import type { ReloadNode } from '../src/node/node.js';
 import { concatBytes } from '../src/wire/codec.js';
 import { resourceIdOf } from '../src/wire/ids.js';
+import { NODE_CRYPTO_SIGNATURES } from '../src/security/signature-scheme.js';
 
 const KIND = 0xf0000042;
 const SIGNS = { store: 7, fetch: 2 };
@@ -195,7 +196,8 @@ export async function run(args: string[]): Promise<void> {
       `${name.padEnd(5)}  ${r.perS.toFixed(0).padStart(6)} tx/s  crypto-bound ${bound(name).toFixed(0).padStart(6)} tx/s  ` +
       `(${SIGNS[name]} signs + ${VERIFIES[name]} verifies)  ratio ${((r.perS / bound(name)) * 100).toFixed(0)}%  errors ${r.errors}`;
     const cpus = availableParallelism();
-    console.log(`5 peers, TLS on loopback, one process on ${cpus} CPU${cpus === 1 ? '' : 's'} (signing on the thread pool); ${concurrency} transactions in flight, ${seconds} s per phase after ${warmup} s untimed warm-up`);
+    const signing = NODE_CRYPTO_SIGNATURES.signAsync ? 'signing on the thread pool' : 'signing inline';
+    console.log(`5 peers, TLS on loopback, one process on ${cpus} CPU${cpus === 1 ? '' : 's'} (${signing}); ${concurrency} transactions in flight, ${seconds} s per phase after ${warmup} s untimed warm-up`);
     for (const k of ['store', 'fetch'] as const) {
       console.log(`RSA-2048 around ${k}: sign ${rates[k].signPerS.toFixed(0)}/s, verify ${rates[k].verifyPerS.toFixed(0)}/s (same run)`);
     }

@@ -4,7 +4,7 @@
  *   npm run build && node bench/trace-losses.mjs NODES MEDIAN_MIN DURATION_MIN SEED
  *   (env KP = key-pool size, default 16; LOOKUPS = lookups, default 5 per peer)
  *
- * It wraps the simulator's crash/leave and the DataStore's store/drop to log, per value,
+ * It wraps the simulator's crash/leave and the DataStore's apply (every Store)/drop to log, per value,
  * every Store (with its replica number) and drop at each peer, and every crash or leave of
  * those peers; after the run it prints that history for each value no live peer holds.
  * Reading it is how the two CHORD data-loss causes of session 4 were found.
@@ -61,8 +61,9 @@ const gone = (host) => {
 const origCreate = Simulation.prototype.createPeer;
 const hostOf = new Map(); // Node-ID hex -> host
 sim.createPeer = function (o) { const p = origCreate.call(this, o); owner.set(p.node.storage, p.host); hostOf.set(hex(p.nodeId), p.host); return p; };
-const origStore = DataStore.prototype.store;
-DataStore.prototype.store = function (req, ctx) { const r = hex(req.resource); const a = origStore.call(this, req, ctx); log(r, `store replica=${req.replicaNumber} from ${hostOf.get(hex(ctx.requestSigner.nodeId)) ?? 'client'}`, owner.get(this)); return a; };
+// The Store handler calls apply (store is its wrapper): hook the one every Store goes through.
+const origApply = DataStore.prototype.apply;
+DataStore.prototype.apply = function (req, ctx) { const r = hex(req.resource); const a = origApply.call(this, req, ctx); log(r, `store replica=${req.replicaNumber} from ${hostOf.get(hex(ctx.requestSigner.nodeId)) ?? 'client'} wrote ${a.valuesWritten}`, owner.get(this)); return a; };
 const origDrop = DataStore.prototype.dropResource;
 DataStore.prototype.dropResource = function (id) { log(hex(id), 'drop', owner.get(this)); return origDrop.call(this, id); };
 const origCrash = sim.crash.bind(sim); sim.crash = (p) => { (peerEvents.get(p.host) ?? peerEvents.set(p.host, []).get(p.host)).push({ t: T(), what: 'crash' }); origCrash(p); gone(p.host); };

@@ -8,7 +8,13 @@ import { randomBytes, verify } from 'node:crypto';
 import t from 'tap';
 import { createOverlayCA, generateRsaKey, issueCertificate } from '../../certs/ca.js';
 import { makeCredentials } from '../../src/security/credentials.js';
-import { NODE_CRYPTO_INLINE_SIGNATURES, NODE_CRYPTO_SIGNATURES } from '../../src/security/signature-scheme.js';
+import { availableParallelism } from 'node:os';
+import {
+  NODE_CRYPTO_INLINE_SIGNATURES,
+  NODE_CRYPTO_SIGNATURES,
+  NODE_CRYPTO_THREADED_SIGNATURES,
+  nodeCryptoSignatures,
+} from '../../src/security/signature-scheme.js';
 import { Signer } from '../../src/security/signer.js';
 import { signatureInputBuffer } from '../../src/security/algorithms.js';
 import { DIGEST_SIGNATURES } from '../../src/sim/crypto.js';
@@ -23,16 +29,16 @@ const credentials = makeCredentials(der, privateKey);
 t.test('signAsync copies its input: the buffer may be overwritten at once', async (t) => {
   const data = new Uint8Array(randomBytes(600));
   const original = data.slice();
-  const pending = NODE_CRYPTO_SIGNATURES.signAsync!('sha256', data, privateKey);
+  const pending = NODE_CRYPTO_THREADED_SIGNATURES.signAsync!('sha256', data, privateKey);
   data.fill(0);
   const signature = await pending;
   t.ok(verify('sha256', original, publicKey, signature), 'verifies against the bytes as they were at the call');
-  t.same(signature, NODE_CRYPTO_SIGNATURES.sign('sha256', original, privateKey), 'the same bytes as the synchronous form');
+  t.same(signature, NODE_CRYPTO_THREADED_SIGNATURES.sign('sha256', original, privateKey), 'the same bytes as the synchronous form');
   t.equal(NODE_CRYPTO_INLINE_SIGNATURES.signAsync, undefined, 'the inline scheme has no asynchronous form');
 });
 
 t.test('asynchronous message and stored-data signatures equal the synchronous ones', async (t) => {
-  const s = new Signer(credentials, NODE_CRYPTO_SIGNATURES);
+  const s = new Signer(credentials, NODE_CRYPTO_THREADED_SIGNATURES);
   const contents = new Uint8Array(randomBytes(300));
   const extra = [new Uint8Array([1, 2, 3])];
   // Several at once, each followed by a synchronous signature that reuses the scratch buffer.
@@ -51,4 +57,10 @@ t.test('a scheme without signAsync signs synchronously', async (t) => {
   t.ok(r instanceof Uint8Array, 'a value, not a promise: no thread pool, no reordering on a virtual clock');
   const inline = new Signer(credentials, NODE_CRYPTO_INLINE_SIGNATURES).signBytesAsync(new Uint8Array(10));
   t.ok(inline instanceof Uint8Array);
+});
+
+t.test('a node signs on the thread pool only when it may use another CPU', async (t) => {
+  t.equal(nodeCryptoSignatures(1), NODE_CRYPTO_INLINE_SIGNATURES, 'one CPU: inline (the pool adds no capacity, only hand-over cost)');
+  t.equal(nodeCryptoSignatures(2), NODE_CRYPTO_THREADED_SIGNATURES, 'two CPUs: off the event loop');
+  t.equal(NODE_CRYPTO_SIGNATURES, nodeCryptoSignatures(availableParallelism()), 'the default follows this process\'s CPUs');
 });
