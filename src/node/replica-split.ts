@@ -39,13 +39,15 @@ export function splitReplicaStore(
   const base = codec.size({ resource: resourceId, replicaNumber, kindData: [] });
   const parts: ReplicaPart[] = [];
   let current: StoreKindData[] = [];
-  let certs = new Map<string, Uint8Array>();
+  // Keyed by the DER buffer itself: the certificate store hands out one cached buffer per
+  // certificate (a base64 key per value hashed a kilobyte-long string each time).
+  let certs = new Set<Uint8Array>();
   let size = base;
   const flush = (): void => {
     if (current.length === 0) return;
-    parts.push({ kindData: current, certificates: [...certs.values()] });
+    parts.push({ kindData: current, certificates: [...certs] });
     current = [];
-    certs = new Map();
+    certs = new Set();
     size = base;
   };
   for (const kd of kindData) {
@@ -54,8 +56,7 @@ export function splitReplicaStore(
     for (const v of kd.values) {
       const valueSize = codec.size({ resource: resourceId, replicaNumber, kindData: [{ ...kd, values: [v] }] }) - base - emptyKind;
       const der = certificateOf(kd.kind, v);
-      const key = der ? Buffer.from(der).toString('base64') : '';
-      const certSize = der && !certs.has(key) ? der.length + 3 : 0;
+      const certSize = der && !certs.has(der) ? der.length + 3 : 0;
       const add = valueSize + certSize + (open ? 0 : emptyKind);
       if (size + add > budget && current.length > 0) {
         flush();
@@ -68,8 +69,8 @@ export function splitReplicaStore(
       }
       open.values.push(v);
       size += valueSize;
-      if (der && !certs.has(key)) {
-        certs.set(key, der);
+      if (der && !certs.has(der)) {
+        certs.add(der);
         size += der.length + 3;
       }
     }

@@ -625,9 +625,9 @@ export class ChordTopology implements TopologyPlugin {
       }
       if (this.handingOver.has(key)) continue;
       this.handingOver.add(key);
-      void this.handOver(r, key).then((dropped) => {
+      void this.handOver(r, key).then((settled) => {
         this.handingOver.delete(key);
-        if (!dropped && !this.stopped) this.scheduleDrop();
+        if (!settled && !this.stopped) this.scheduleDrop();
       });
     }
     if (deferred) this.scheduleDrop();
