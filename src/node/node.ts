@@ -609,7 +609,7 @@ export class ReloadNode {
         this.requirePeer();
         const f = decodeBody(MessageCode.fetchReq, body, this.kinds);
         const { answer, certificates } = this.storage.fetch(f);
-        return { ...this.answer(MessageCode.fetchAns, answer), certificates };
+        return this.answer(MessageCode.fetchAns, answer, certificates);
       }
       case MessageCode.statReq:
         this.requirePeer();
@@ -638,8 +638,14 @@ export class ReloadNode {
     }
   }
 
-  private answer<C extends Parameters<typeof encodeBody>[0]>(code: C, body: Parameters<typeof encodeBody<C>>[1]): HandlerResult {
-    return { code, body: encodeBody(code, body, this.kinds) };
+  /** An answer; `certificates` (of fetched values' signers) go into its SecurityBlock. */
+  private answer<C extends Parameters<typeof encodeBody>[0]>(
+    code: C,
+    body: Parameters<typeof encodeBody<C>>[1],
+    certificates?: Uint8Array[],
+  ): HandlerResult {
+    const encoded = encodeBody(code, body, this.kinds);
+    return certificates ? { code, body: encoded, certificates } : { code, body: encoded };
   }
 
   private requirePeer(): void {
