@@ -73,15 +73,25 @@ export function decodeFrame(bytes: Uint8Array): FramedMessage {
   return decode(framedMessage, bytes);
 }
 
+/** The big-endian uint32 at b[at]. */
+function u32At(b: Uint8Array, at: number): number {
+  return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
+}
+
 /** A buffer this large or larger is released once it has been drained. */
 const RELEASE_BUFFER_BYTES = 64 * 1024;
 
 /**
  * Splits a byte stream (TLS/TCP) into frames. Push chunks as they arrive; complete frames
- * come out in order, each data frame's message copied out of the stream buffer. A frame
- * whose message is longer than `maxMessageSize` is refused as soon as its length field is
- * read (RFC 6940 §6.6.2: oversized messages close the link, possibly before they arrive in
- * full).
+ * come out in order. A frame that lies wholly inside the chunk just pushed, with nothing
+ * buffered before it (the usual case: a socket read ends on a frame boundary), comes out
+ * as a view of that chunk with no copy, so the caller must not reuse a chunk it pushed (a
+ * socket's 'data' chunks are fresh buffers). Only a frame split across chunks is
+ * assembled in the parser's own buffer, and its message is copied out of it.
+ *
+ * A frame whose message is longer than `maxMessageSize` is refused as soon as its length
+ * field is read (RFC 6940 §6.6.2: oversized messages close the link, possibly before they
+ * arrive in full).
  *
  * A framing error is fatal for the stream (the frame boundaries are lost): `push` throws a
  * DecodeError whose offset counts from the start of the stream, frames completed earlier in
@@ -110,42 +120,59 @@ export class FrameStreamParser {
 
   push(chunk: Uint8Array): FramedMessage[] {
     if (this.failure) throw this.failure;
-    this.append(chunk);
     const out: FramedMessage[] = [];
-    const b = this.store;
-    for (;;) {
-      const pos = this.start;
-      const left = this.end - pos;
-      if (left < 1) break;
-      const type = b[pos]!;
-      let size: number;
-      if (type === FramedMessageType.ack) {
-        size = ACK_FRAME_SIZE;
-      } else if (type === FramedMessageType.data) {
-        if (left < DATA_FRAME_OVERHEAD) break;
-        const len = (b[pos + 5]! << 16) | (b[pos + 6]! << 8) | b[pos + 7]!;
-        if (len > this.maxMessageSize) {
-          this.fail(
-            new DecodeError(S, 'message', 'length', this.base + pos + 5, `message of ${len} bytes exceeds max-message-size ${this.maxMessageSize}`),
-          );
-        }
-        size = DATA_FRAME_OVERHEAD + len;
-      } else {
-        this.fail(new DecodeError(S, 'type', 'value', this.base + pos, `unknown FramedMessageType ${type}`));
-      }
-      if (left < size) break;
-      const f = framedMessage.decode(new Reader(b, pos, pos + size));
-      // Copy the message out so the stream buffer can be reused.
-      if (f.type === 'data') f.message = f.message.slice();
-      out.push(f);
-      this.start = pos + size;
+    if (this.start === this.end) {
+      // Nothing buffered: frame the chunk in place; only an incomplete last frame is kept.
+      const chunkBase = this.base + this.end;
+      const used = this.scan(chunk, 0, chunk.length, chunkBase, out, false);
+      this.base = chunkBase + used;
+      this.start = this.end = 0;
+      if (this.store.length >= RELEASE_BUFFER_BYTES) this.store = new Uint8Array(0);
+      if (used < chunk.length) this.append(chunk.subarray(used));
+      return out;
     }
+    this.append(chunk);
+    this.start = this.scan(this.store, this.start, this.end, this.base, out, true);
     if (this.start === this.end) {
       this.base += this.end;
       this.start = this.end = 0;
       if (this.store.length >= RELEASE_BUFFER_BYTES) this.store = new Uint8Array(0);
     }
     return out;
+  }
+
+  /**
+   * Takes the complete frames in b[from, to) (stream offset of b[0]: `base`) into `out`,
+   * copying data frames' messages when `copy`; returns where the first incomplete frame
+   * starts (`to` if none).
+   */
+  private scan(b: Uint8Array, from: number, to: number, base: number, out: FramedMessage[], copy: boolean): number {
+    let pos = from;
+    for (;;) {
+      const left = to - pos;
+      if (left < 1) return pos;
+      const type = b[pos]!;
+      if (type === FramedMessageType.ack) {
+        if (left < ACK_FRAME_SIZE) return pos;
+        out.push({ type: 'ack', ackSequence: u32At(b, pos + 1), received: u32At(b, pos + 5) });
+        pos += ACK_FRAME_SIZE;
+      } else if (type === FramedMessageType.data) {
+        if (left < DATA_FRAME_OVERHEAD) return pos;
+        const len = (b[pos + 5]! << 16) | (b[pos + 6]! << 8) | b[pos + 7]!;
+        if (len > this.maxMessageSize) {
+          this.fail(
+            new DecodeError(S, 'message', 'length', base + pos + 5, `message of ${len} bytes exceeds max-message-size ${this.maxMessageSize}`),
+          );
+        }
+        const size = DATA_FRAME_OVERHEAD + len;
+        if (left < size) return pos;
+        const message = copy ? b.slice(pos + DATA_FRAME_OVERHEAD, pos + size) : b.subarray(pos + DATA_FRAME_OVERHEAD, pos + size);
+        out.push({ type: 'data', sequence: u32At(b, pos + 1), message });
+        pos += size;
+      } else {
+        this.fail(new DecodeError(S, 'type', 'value', base + pos, `unknown FramedMessageType ${type}`));
+      }
+    }
   }
 
   private fail(e: DecodeError): never {

@@ -116,10 +116,19 @@ t.test('FrameStreamParser: several frames in one chunk, and every split point', 
   const q = new FrameStreamParser(5000);
   t.same(q.push(stream.subarray(0, 100)), []);
   t.equal(q.pending, 100);
-  // Messages are copied out of the stream buffer.
+  // A frame wholly inside the pushed chunk is a view of it (no copy)...
   const src = stream.slice();
   const [first] = new FrameStreamParser(5000).push(src);
-  t.not((first as { message: Uint8Array }).message.buffer, src.buffer);
+  t.equal((first as { message: Uint8Array }).message.buffer, src.buffer, 'whole frame: a view of the chunk');
+  // ...one split across chunks is copied out of the parser's buffer, which the next frame
+  // reuses: the message it gave out stays intact.
+  const r = new FrameStreamParser(5000);
+  t.same(r.push(stream.subarray(0, 100)), []);
+  const [split] = r.push(stream.subarray(100, 155)) as { message: Uint8Array }[];
+  t.not(split!.message.buffer, stream.buffer, 'split frame: copied');
+  const rest = r.push(stream.subarray(155));
+  t.equal(deepDiff([split, ...rest], frames), undefined, 'a split frame survives the buffer being reused');
+  t.equal(r.pending, 0);
 });
 
 t.test('FrameStreamParser: an oversized frame is refused at its length field', async (t) => {
