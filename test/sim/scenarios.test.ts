@@ -7,6 +7,7 @@
 import t from 'tap';
 import { Simulation, type SimulationOptions } from '../../src/sim/simulation.js';
 import { parseChurnSpec } from '../../src/sim/churn.js';
+import { toHex } from '../../src/wire/codec.js';
 
 async function simulate(o: SimulationOptions) {
   const sim = new Simulation(o);
@@ -31,6 +32,24 @@ t.test('churn: 100 peers, median session 5 min, 15 min', async (t) => {
   // received messages and pinned a 64 KiB slab each, up to 8 per peer).
   const early = (p: (typeof sim.peers)[number]) => (p.node.topology as unknown as { earlyUpdates: Map<bigint, unknown> }).earlyUpdates.size;
   t.ok(sim.peers.filter((p) => p.state === 'up').every((p) => early(p) === 0), 'joined peers keep no early Updates');
+  // Departed peers are forgotten too: after the 30 s link hold and a stabilisation tick
+  // (30 s ± 25 %), a peer's known peers and Node-ID cache hold only live or linked peers.
+  // Before, both kept every peer ever heard of (~44 departed per peer after 1 h of this churn).
+  await sim.driver.settle(120_000);
+  const liveIds = new Set(sim.live().map((p) => toHex(p.nodeId)));
+  let remembered = 0;
+  let known = 0;
+  for (const p of sim.peers.filter((q) => q.state === 'up')) {
+    const chord = p.node.topology as unknown as { peersSeen: Set<bigint>; ids: Map<bigint, Uint8Array> };
+    const linked = new Set(p.node.router.table.nodeIds().map(toHex));
+    const hex = (c: bigint): string => c.toString(16).padStart(p.nodeId.length * 2, '0');
+    known += chord.peersSeen.size;
+    for (const c of new Set([...chord.peersSeen, ...chord.ids.keys()])) {
+      if (!liveIds.has(hex(c)) && !linked.has(hex(c))) remembered++;
+    }
+  }
+  t.equal(remembered, 0, `no departed, unlinked peer is remembered (${remembered})`);
+  t.ok(known > 10 * sim.live().length, `peers still know their live peers (${known} entries)`);
   await sim.close();
   const c = r.churn!;
   t.ok(c.departures > 100, `${c.departures} departures`);

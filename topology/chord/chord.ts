@@ -396,6 +396,7 @@ export class ChordTopology implements TopologyPlugin {
       // still reach into the other ring, and the Updates then sent carry the news on.
       this.adopt(this.linkedPeers());
       void this.sendUpdates('neighbors');
+      this.forgetDeparted();
       this.timers[0] = this.host.clock.setTimeout(tick, jitter(this.options.updateIntervalMs));
     };
     const fingerTick = (): void => {
@@ -487,6 +488,24 @@ export class ChordTopology implements TopologyPlugin {
     this.succ = succ;
     this.pred = pred;
     this.neighborsChanged(before, failure);
+  }
+
+  /**
+   * Forgets the peers that are in no table and on no link any more: the set of known peers
+   * and the Node-ID cache would otherwise keep every peer the overlay ever had, growing
+   * without bound under churn. A forgotten peer is learned again the usual way (an Update
+   * listing it, or its own Join or Update) before it can be linked as a peer. Runs with the
+   * stabilisation tick, so what a peer keeps is bounded by the churn of one update interval.
+   */
+  private forgetDeparted(): void {
+    const keep = new Set<bigint>([this.n, ...this.succ, ...this.pred, ...this.fingerTable.values(), ...this.attaching]);
+    for (const c of this.earlyUpdates.keys()) keep.add(c);
+    if (this.ap !== undefined) keep.add(this.ap);
+    for (const id of this.host.connectedPeers()) keep.add(toBig(id));
+    for (const c of this.peersSeen) if (!keep.has(c)) this.peersSeen.delete(c);
+    for (const c of this.ids.keys()) if (!keep.has(c)) this.ids.delete(c);
+    const now = this.host.clock.monotonic();
+    for (const [c, at] of this.corrected) if (now - at >= STALE_CORRECTION_INTERVAL_MS) this.corrected.delete(c);
   }
 
   /** Peers (never clients) we hold a live link to: candidates for the neighbor table. */
