@@ -619,7 +619,7 @@ export class Router {
   }
 
   /** Encodes and signs an answer to `req`, which arrived on `from`. */
-  private buildAnswer(from: LinkEntry | undefined, req: DecodedMessage, result: HandlerResult): Promise<Uint8Array> {
+  private buildAnswer(from: LinkEntry | undefined, req: DecodedMessage, result: HandlerResult): Uint8Array | Promise<Uint8Array> {
     const copied = req.header.options
       .filter((o) => o.flags & ForwardingFlag.responseCopy)
       .map((o) => ({ type: o.type, flags: 0, value: o.value }));
@@ -645,9 +645,10 @@ export class Router {
    * Encodes and signs a message. The signature is computed off the event loop where the
    * scheme can (RSA on libuv's thread pool), so the node keeps forwarding and reading its
    * links meanwhile; messages signed concurrently may leave in either order (each is a
-   * transaction of its own).
+   * transaction of its own). A scheme that signs inline gives the message at once, with
+   * no promise (callers await either).
    */
-  private async sign(
+  private sign(
     header: ForwardingHeader,
     code: number,
     body: Uint8Array,
@@ -656,13 +657,19 @@ export class Router {
     signer: Signer = this.init.signer,
     /** The message is kept long (see allocateKeptBytes). */
     kept = false,
-  ): Promise<Uint8Array> {
+  ): Uint8Array | Promise<Uint8Array> {
     const contents = encode(messageContents, { code, body, extensions });
     const own = signer.credentials.certificate.der;
-    const extra = certificates.filter((c) => !bytesEqual(c, own));
-    const security = await signer.signMessageAsync(header.overlay, header.transactionId, contents, dedupe(extra));
-    this.count(code, 0);
-    return assembleMessage(header, contents, security, kept);
+    const extra = dedupe(certificates.filter((c) => !bytesEqual(c, own)));
+    if (signer.signsInline) {
+      const security = signer.signMessage(header.overlay, header.transactionId, contents, extra);
+      this.count(code, 0);
+      return assembleMessage(header, contents, security, kept);
+    }
+    return signer.signMessageAsync(header.overlay, header.transactionId, contents, extra).then((security) => {
+      this.count(code, 0);
+      return assembleMessage(header, contents, security, kept);
+    });
   }
 
   private handleAnswer(msg: DecodedMessage, signer: SignerInfo, link: LinkEntry | undefined): void {
@@ -728,7 +735,13 @@ export class Router {
     };
     const body = encode(errorResponse, { errorCode, errorInfo: utf8(text) });
     this.stats.errorsSent++;
-    return this.sign(reply, MessageCode.error, body, []).then(
+    let signed: Uint8Array | Promise<Uint8Array>;
+    try {
+      signed = this.sign(reply, MessageCode.error, body, []);
+    } catch (err) {
+      signed = Promise.reject(err as Error);
+    }
+    return Promise.resolve(signed).then(
       (bytes) => {
         if (!this.stopped && from.connection.open) this.transmit(from, bytes);
       },

@@ -46,6 +46,11 @@ export class Signer {
     return this.scheme.sign('sha256', data, this.credentials.privateKey);
   }
 
+  /** Whether signatures are computed on the calling thread ({@link signBytesAsync} returns no promise). */
+  get signsInline(): boolean {
+    return this.scheme.signAsync === undefined;
+  }
+
   /**
    * The same, off the event loop when the scheme can (RSA on libuv's thread pool): a node
    * keeps routing and serving its links while its signatures are computed.
