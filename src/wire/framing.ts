@@ -73,11 +73,6 @@ export function decodeFrame(bytes: Uint8Array): FramedMessage {
   return decode(framedMessage, bytes);
 }
 
-/** The big-endian uint32 at b[at]. */
-function u32At(b: Uint8Array, at: number): number {
-  return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
-}
-
 /** A buffer this large or larger is released once it has been drained. */
 const RELEASE_BUFFER_BYTES = 64 * 1024;
 
@@ -125,20 +120,21 @@ export class FrameStreamParser {
       // Nothing buffered: frame the chunk in place; only an incomplete last frame is kept.
       const chunkBase = this.base + this.end;
       const used = this.scan(chunk, 0, chunk.length, chunkBase, out, false);
-      this.base = chunkBase + used;
-      this.start = this.end = 0;
-      if (this.store.length >= RELEASE_BUFFER_BYTES) this.store = new Uint8Array(0);
+      this.restartAt(chunkBase + used);
       if (used < chunk.length) this.append(chunk.subarray(used));
       return out;
     }
     this.append(chunk);
     this.start = this.scan(this.store, this.start, this.end, this.base, out, true);
-    if (this.start === this.end) {
-      this.base += this.end;
-      this.start = this.end = 0;
-      if (this.store.length >= RELEASE_BUFFER_BYTES) this.store = new Uint8Array(0);
-    }
+    if (this.start === this.end) this.restartAt(this.base + this.end);
     return out;
+  }
+
+  /** Empties the drained buffer (releasing a large one); the next byte is at stream offset `base`. */
+  private restartAt(base: number): void {
+    this.base = base;
+    this.start = this.end = 0;
+    if (this.store.length >= RELEASE_BUFFER_BYTES) this.store = new Uint8Array(0);
   }
 
   /**
@@ -152,10 +148,9 @@ export class FrameStreamParser {
       const left = to - pos;
       if (left < 1) return pos;
       const type = b[pos]!;
+      let size: number;
       if (type === FramedMessageType.ack) {
-        if (left < ACK_FRAME_SIZE) return pos;
-        out.push({ type: 'ack', ackSequence: u32At(b, pos + 1), received: u32At(b, pos + 5) });
-        pos += ACK_FRAME_SIZE;
+        size = ACK_FRAME_SIZE;
       } else if (type === FramedMessageType.data) {
         if (left < DATA_FRAME_OVERHEAD) return pos;
         const len = (b[pos + 5]! << 16) | (b[pos + 6]! << 8) | b[pos + 7]!;
@@ -164,14 +159,16 @@ export class FrameStreamParser {
             new DecodeError(S, 'message', 'length', base + pos + 5, `message of ${len} bytes exceeds max-message-size ${this.maxMessageSize}`),
           );
         }
-        const size = DATA_FRAME_OVERHEAD + len;
-        if (left < size) return pos;
-        const message = copy ? b.slice(pos + DATA_FRAME_OVERHEAD, pos + size) : b.subarray(pos + DATA_FRAME_OVERHEAD, pos + size);
-        out.push({ type: 'data', sequence: u32At(b, pos + 1), message });
-        pos += size;
+        size = DATA_FRAME_OVERHEAD + len;
       } else {
         this.fail(new DecodeError(S, 'type', 'value', base + pos, `unknown FramedMessageType ${type}`));
       }
+      if (left < size) return pos;
+      // The codec gives the message as a view of `b`.
+      const f = framedMessage.decode(new Reader(b, pos, pos + size));
+      if (copy && f.type === 'data') f.message = f.message.slice();
+      out.push(f);
+      pos += size;
     }
   }
 
